@@ -1,0 +1,99 @@
+"""The application factory: one :func:`create_app` from explicit :class:`Settings`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.di import Provide
+from litestar.exceptions import ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from sqlalchemy import Engine
+
+from service.controllers.assignments import AssignmentController
+from service.controllers.events import ingest
+from service.controllers.ops import health, ready
+from service.controllers.pilots import PilotController
+from service.controllers.results import results
+from service.errors import PilotliftError
+from service.settings import Settings
+from service.storage.db import create_storage_engine, migrate
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("pilotlift")
+
+
+def _error(status: int, detail: str, extra: Any = None) -> Response[dict[str, Any]]:
+    return Response({"status_code": status, "detail": detail, "extra": extra}, status_code=status)
+
+
+def _domain_error(_: Request[Any, Any, Any], exc: PilotliftError) -> Response[dict[str, Any]]:
+    return _error(exc.status_code, exc.detail, exc.extra)
+
+
+def _validation_error(
+    _: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
+    """Litestar's decode failures become 422 with msgspec's message naming the field."""
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    messages = [
+        f"{p.get('message')}" + (f" (field {p['key']!r} in {p.get('source', 'body')})"
+                                 if p.get("key") else "")
+        for p in problems
+        if isinstance(p, dict)
+    ]
+    detail = "Invalid request: " + "; ".join(messages) if messages else exc.detail
+    return _error(422, detail, problems or None)
+
+
+def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _error(500, "Internal error; it has been logged. Retrying the request is safe.")
+
+
+class PrometheusEndpoint(PrometheusController):
+    path = "/metrics"
+
+
+def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
+    """Build the service. ``engine`` may be shared by the caller (tests, benchmarks)."""
+    engine = engine or create_storage_engine(settings.database_url)
+    if settings.migrate_on_start:
+        migrate(engine)
+    prometheus = PrometheusConfig(app_name="pilotlift", prefix="pilotlift", group_path=True)
+    return Litestar(
+        route_handlers=[
+            PilotController,
+            AssignmentController,
+            ingest,
+            results,
+            health,
+            ready,
+            PrometheusEndpoint,
+        ],
+        dependencies={
+            "engine": Provide(lambda: engine, use_cache=True, sync_to_thread=False),
+            "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+        },
+        exception_handlers={
+            PilotliftError: _domain_error,
+            ValidationException: _validation_error,
+            500: _unexpected_error,
+        },
+        middleware=[prometheus.middleware],
+        openapi_config=OpenAPIConfig(
+            title="pilotlift",
+            version="1",
+            description="Randomized holdouts, exposures, conversions and incremental lift for"
+            " marketing pilots.",
+            path="/schema",
+            render_plugins=[RedocRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        on_shutdown=[engine.dispose],
+        debug=False,
+    )

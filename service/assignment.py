@@ -1,0 +1,146 @@
+"""Deterministic assignment: customer id → unit value → group, reproducible in any language.
+
+The rule (documented with test vectors in the README):
+
+* ``unit(text) = (first 8 bytes of SHA-256(utf-8(text)) as a big-endian uint64 >> 11) / 2**53``,
+  a float in ``[0, 1)`` that is exact in IEEE-754 doubles, so every language agrees.
+* **Traffic gate** (pilot without a layer): the customer is in the pilot when
+  ``unit(salt + ":traffic:" + customer_id) < traffic``. The gate uses its own hash so raising
+  ``traffic`` only adds customers and never changes anyone's group.
+* **Layer gate** (pilot in a mutual-exclusion layer): the layer has 10,000 buckets,
+  ``bucket = floor(unit("layer:" + layer + ":" + customer_id) * 10000)``. A running pilot owns a
+  set of buckets (claimed at start and when its traffic rises, never taken from another running
+  pilot), and the customer is in the pilot when their bucket is one of its own.
+* **Group**: ``u = unit(salt + ":" + customer_id)``; ``holdout`` when ``u < holdout_share``,
+  otherwise the variants split ``[holdout_share, 1)`` in proportion to their weights, in the
+  order they were declared.
+
+The salt is the pilot's ``salt`` (its key unless set at creation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+try:  # CPython's own SHA-256 avoids OpenSSL's per-object setup: ~1.5x faster on short inputs.
+    from _sha2 import sha256 as _sha256  # type: ignore[import-not-found]  # Python >= 3.12
+except ImportError:  # pragma: no cover - depends on the interpreter
+    try:
+        from _sha256 import sha256 as _sha256  # type: ignore[import-not-found,no-redef]
+    except ImportError:
+        from hashlib import sha256 as _sha256  # type: ignore[assignment]
+
+__all__ = [
+    "HOLDOUT",
+    "LAYER_BUCKETS",
+    "NOT_IN_PILOT",
+    "AssignmentRule",
+    "bucket_ranges",
+    "claim_buckets",
+    "layer_buckets",
+    "unit_values",
+]
+
+HOLDOUT = "holdout"
+NOT_IN_PILOT = "not_in_pilot"
+LAYER_BUCKETS = 10_000
+_TWO_53 = float(2**53)
+
+
+def unit_values(prefix: str, customer_ids: Sequence[str]) -> np.ndarray:
+    """``unit(prefix + id)`` for every id, as a float64 array in ``[0, 1)``."""
+    p = prefix.encode()
+    raw = b"".join([_sha256(p + cid.encode()).digest() for cid in customer_ids])
+    words = np.frombuffer(raw, dtype=">u8")[::4]  # first 8 bytes of each 32-byte digest
+    return (words >> np.uint64(11)).astype(np.float64) / _TWO_53
+
+
+def layer_buckets(layer: str, customer_ids: Sequence[str]) -> np.ndarray:
+    """The layer bucket (0..9,999) of every id."""
+    return (unit_values(f"layer:{layer}:", customer_ids) * LAYER_BUCKETS).astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentRule:
+    """Everything that decides a customer's group; frozen when the pilot starts."""
+
+    salt: str
+    holdout_share: float
+    variant_keys: tuple[str, ...]
+    variant_weights: tuple[float, ...]
+    traffic: float = 1.0
+    layer: str | None = None
+    owned_buckets: tuple[tuple[int, int], ...] = ()  # [lo, hi) ranges, only with a layer
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Group names in code order: 0 = holdout, 1.. = variants, last = not_in_pilot."""
+        return (HOLDOUT, *self.variant_keys, NOT_IN_PILOT)
+
+    def boundaries(self) -> np.ndarray:
+        """Upper edges of holdout and each variant on the unit interval (last is exactly 1)."""
+        w = np.asarray(self.variant_weights, dtype=np.float64)
+        edges = self.holdout_share + (1 - self.holdout_share) * np.cumsum(w) / w.sum()
+        edges[-1] = 1.0
+        return np.concatenate(([self.holdout_share], edges))
+
+    def in_pilot(self, customer_ids: Sequence[str]) -> np.ndarray:
+        """Boolean mask: which customers pass the traffic (or layer) gate."""
+        if self.layer is None:
+            if self.traffic >= 1.0:
+                return np.ones(len(customer_ids), dtype=bool)
+            return unit_values(f"{self.salt}:traffic:", customer_ids) < self.traffic
+        owned = np.zeros(LAYER_BUCKETS, dtype=bool)
+        for lo, hi in self.owned_buckets:
+            owned[lo:hi] = True
+        return owned[layer_buckets(self.layer, customer_ids)]
+
+    def group_codes(self, customer_ids: Sequence[str]) -> np.ndarray:
+        """Group code of every customer (index into :attr:`groups`)."""
+        u = unit_values(f"{self.salt}:", customer_ids)
+        codes = np.searchsorted(self.boundaries(), u, side="right")
+        codes[~self.in_pilot(customer_ids)] = len(self.variant_keys) + 1
+        return codes
+
+    def assign(self, customer_ids: Sequence[str]) -> list[str]:
+        """Group name of every customer."""
+        names = self.groups
+        return [names[c] for c in self.group_codes(customer_ids).tolist()]
+
+
+def bucket_ranges(buckets: Sequence[int]) -> tuple[tuple[int, int], ...]:
+    """Compress sorted bucket numbers into ``[lo, hi)`` ranges."""
+    ranges: list[tuple[int, int]] = []
+    for b in sorted(buckets):
+        if ranges and ranges[-1][1] == b:
+            ranges[-1] = (ranges[-1][0], b + 1)
+        else:
+            ranges.append((b, b + 1))
+    return tuple(ranges)
+
+
+def claim_buckets(
+    owned: Sequence[tuple[int, int]], taken_by_others: Sequence[tuple[int, int]], traffic: float
+) -> tuple[tuple[int, int], ...] | None:
+    """Grow ``owned`` to ``round(traffic * 10000)`` buckets with the lowest free ones.
+
+    Returns ``None`` when the layer has too few free buckets. Buckets already owned are kept,
+    so a ramp-up never moves a customer; buckets of other running pilots are never taken.
+    """
+    target = round(traffic * LAYER_BUCKETS)
+    mine = np.zeros(LAYER_BUCKETS, dtype=bool)
+    for lo, hi in owned:
+        mine[lo:hi] = True
+    others = np.zeros(LAYER_BUCKETS, dtype=bool)
+    for lo, hi in taken_by_others:
+        others[lo:hi] = True
+    need = target - int(mine.sum())
+    if need > 0:
+        free = np.flatnonzero(~mine & ~others)
+        if len(free) < need:
+            return None
+        mine[free[:need]] = True
+    return bucket_ranges(np.flatnonzero(mine).tolist())

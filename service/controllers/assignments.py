@@ -1,0 +1,58 @@
+"""Assignment endpoints: batch assignment, single lookup, import of external assignments."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.status_codes import HTTP_200_OK
+from sqlalchemy import Engine
+
+from service import recording
+from service.observability import ASSIGNMENTS_RECORDED, ASSIGNMENTS_SERVED
+from service.schema import (
+    AssignmentImport,
+    AssignmentImportResult,
+    AssignmentRequest,
+    AssignmentResponse,
+    CustomerAssignment,
+    RecordedAssignment,
+)
+from service.settings import Settings
+
+
+class AssignmentController(Controller):
+    path = "/v1/experiments/{key:str}/assignments"
+    tags = ["assignment"]
+
+    @post("", operation_id="assignCustomers", status_code=HTTP_200_OK, sync_to_thread=True)
+    def assign(
+        self, key: str, data: AssignmentRequest, engine: Engine, settings: Settings
+    ) -> AssignmentResponse:
+        """Groups for 1..100,000 customers; first assignments are recorded before answering."""
+        pilot_key, groups, new = recording.assign_customers(
+            engine, key, data.customer_ids, settings.clock()
+        )
+        ASSIGNMENTS_SERVED.inc(len(groups))
+        ASSIGNMENTS_RECORDED.inc(new)
+        return AssignmentResponse(
+            experiment=pilot_key,
+            assignments=[
+                CustomerAssignment(customer_id=c, group=g)
+                for c, g in zip(data.customer_ids, groups)
+            ],
+        )
+
+    @get("/{customer_id:str}", operation_id="getAssignment", sync_to_thread=True)
+    def lookup(self, key: str, customer_id: str, engine: Engine) -> RecordedAssignment:
+        """The recorded group and first assignment time of one customer, or 404."""
+        rec = recording.recorded_assignment(engine, key, customer_id)
+        return RecordedAssignment(
+            experiment=key, customer_id=rec.customer_id, group=rec.group,
+            assigned_at=rec.assigned_at, source=rec.source,  # type: ignore[arg-type]
+        )
+
+    @post("/import", operation_id="importAssignments", status_code=HTTP_200_OK, sync_to_thread=True)
+    def import_(self, key: str, data: AssignmentImport, engine: Engine) -> AssignmentImportResult:
+        """Record assignments made elsewhere; a clash with a recorded group rejects the batch."""
+        imported, unchanged = recording.import_assignments(engine, key, data.assignments)
+        ASSIGNMENTS_RECORDED.inc(imported)
+        return AssignmentImportResult(imported=imported, unchanged=unchanged)

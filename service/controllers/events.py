@@ -1,0 +1,50 @@
+"""``POST /v1/events``: exposures and conversions, JSON or NDJSON, all-or-nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from litestar import Request, post
+from litestar.concurrency import sync_to_thread
+from litestar.status_codes import HTTP_200_OK
+from sqlalchemy import Engine
+
+from service.errors import UnsupportedMedia
+from service.ingest import decode_events, ingest_events
+from service.observability import EVENTS_DUPLICATE, EVENTS_INGESTED
+from service.schema import IngestResult
+from service.settings import Settings
+
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+
+
+@post(
+    "/v1/events",
+    operation_id="ingestEvents",
+    status_code=HTTP_200_OK,
+    tags=["events"],
+)
+async def ingest(request: Request, engine: Engine, settings: Settings) -> IngestResult:
+    """Store a batch of events: ``{"events": [...]}`` as JSON, or one event per line with
+    ``Content-Type: application/x-ndjson``. Any invalid event rejects the whole batch (422
+    naming each index and field). Answers only after the batch is durably stored."""
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if media not in ("application/json", *NDJSON_TYPES):
+        raise UnsupportedMedia(
+            f"Content-Type {media!r} is not accepted; send application/json or"
+            " application/x-ndjson."
+        )
+    body = await request.body()
+
+    def work() -> IngestResult:
+        events = decode_events(body, ndjson=media in NDJSON_TYPES)
+        outcome = ingest_events(
+            engine, events, settings.clock(),
+            max_future=timedelta(hours=settings.max_future_skew_hours),
+        )
+        EVENTS_INGESTED.labels("exposure").inc(outcome.exposures)
+        EVENTS_INGESTED.labels("conversion").inc(outcome.conversions)
+        EVENTS_DUPLICATE.inc(outcome.duplicates)
+        return IngestResult(accepted=outcome.accepted, duplicates=outcome.duplicates)
+
+    return await sync_to_thread(work)

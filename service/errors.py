@@ -1,0 +1,54 @@
+"""The service's exception tree; each class carries its HTTP status, mapped in one place
+(:func:`service.app.create_app`).
+
+::
+
+    PilotliftError
+    ├── NotFound          404  no such pilot / assignment
+    ├── Conflict          409  the request contradicts the pilot's state or a recorded fact
+    ├── InvalidInput      422  well-formed JSON that breaks a rule; ``extra`` lists each problem
+    ├── PayloadTooLarge   413
+    └── UnsupportedMedia  415
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "Conflict",
+    "InvalidInput",
+    "NotFound",
+    "PayloadTooLarge",
+    "PilotliftError",
+    "UnsupportedMedia",
+]
+
+
+class PilotliftError(Exception):
+    status_code = 500
+
+    def __init__(self, detail: str, extra: Any = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFound(PilotliftError):
+    status_code = 404
+
+
+class Conflict(PilotliftError):
+    status_code = 409
+
+
+class InvalidInput(PilotliftError):
+    status_code = 422
+
+
+class PayloadTooLarge(PilotliftError):
+    status_code = 413
+
+
+class UnsupportedMedia(PilotliftError):
+    status_code = 415

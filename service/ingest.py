@@ -1,0 +1,180 @@
+"""Event ingestion: decode a JSON or NDJSON batch, validate it as a whole, store it at once.
+
+The batch is all-or-nothing: every event is checked (shape, zone-aware time, not too far in the
+future, known pilot), each problem is reported with its index and field, and only a fully valid
+batch is written, in one transaction that commits (fsync) before the caller answers. Ids are
+the sender's idempotency keys: an id already stored, in either table, is a duplicate and is not
+stored again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import Engine, select
+
+from service.errors import InvalidInput
+from service.schema import Conversion, Event, EventBatch, Exposure
+from service.storage.sql import chunks, param, read_transaction, write_transaction
+from service.storage.tables import pilots
+from service.timeutil import to_us
+
+__all__ = ["IngestOutcome", "decode_events", "ingest_events"]
+
+MAX_EVENTS = 100_000
+MAX_ERRORS_LISTED = 100
+_PATH = re.compile(r" - at `\$(?:\.events)?\[?(\d*)\]?\.?([^`]*)`$")
+_event_decoder = msgspec.json.Decoder(Event)
+_batch_decoder = msgspec.json.Decoder(EventBatch)
+_raw_batch_decoder = msgspec.json.Decoder(dict[str, list[msgspec.Raw]])
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    accepted: int
+    duplicates: int
+    exposures: int
+    conversions: int
+
+
+def _problem(index: int, exc: msgspec.ValidationError | msgspec.DecodeError) -> dict[str, Any]:
+    text = str(exc)
+    match = re.search(r" - at `\$\.?([^`]*)`$", text)
+    field = match.group(1) if match else None
+    message = text[: match.start()] if match else text
+    return {"index": index, "field": field or None, "message": message}
+
+
+def _too_many(n: int) -> InvalidInput:
+    return InvalidInput(
+        f"A batch holds at most {MAX_EVENTS:,} events; this one has {n:,}. Split it."
+    )
+
+
+def _decode_each(raws: Sequence[bytes | msgspec.Raw]) -> list[Event]:
+    """Decode one by one so that *every* bad event is named, not only the first."""
+    events: list[Event] = []
+    problems = []
+    for i, raw in enumerate(raws):
+        try:
+            events.append(_event_decoder.decode(raw))
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            problems.append(_problem(i, exc))
+    if problems:
+        raise InvalidInput(
+            f"{len(problems)} of {len(raws)} events are invalid; nothing from this batch was"
+            " stored. Fix the events listed in 'extra' (index, field, message) and resend.",
+            extra=problems[:MAX_ERRORS_LISTED],
+        )
+    return events
+
+
+def decode_events(body: bytes, *, ndjson: bool) -> list[Event]:
+    """Decode a batch; raise :class:`InvalidInput` naming each bad event."""
+    if ndjson:
+        lines = [line for line in body.split(b"\n") if line.strip()]
+        if not lines:
+            raise InvalidInput("The NDJSON body holds no events.")
+        if len(lines) > MAX_EVENTS:
+            raise _too_many(len(lines))
+        try:  # fast path: one C-level decode of the whole batch
+            return msgspec.json.decode(b"[" + b",".join(lines) + b"]", type=list[Event])
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return _decode_each(lines)
+    try:
+        batch = _batch_decoder.decode(body)
+        return batch.events
+    except (msgspec.ValidationError, msgspec.DecodeError) as first:
+        try:
+            raw = _raw_batch_decoder.decode(body)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            raise InvalidInput(
+                f"The body must be a JSON object {{\"events\": [...]}}: {first}"
+            ) from first
+        unknown = sorted(set(raw) - {"events"})
+        if unknown or "events" not in raw:
+            raise InvalidInput(
+                "The body must be a JSON object with one field, 'events'"
+                + (f" (unknown: {', '.join(unknown)})." if unknown else ".")
+            ) from first
+        items = raw["events"]
+        if not items:
+            raise InvalidInput("The batch holds no events.") from first
+        if len(items) > MAX_EVENTS:
+            raise _too_many(len(items)) from first
+        return _decode_each(items)
+
+
+def _check_semantics(
+    events: Sequence[Event], pilot_ids: dict[str, int], latest: datetime
+) -> None:
+    problems: list[dict[str, Any]] = []
+    for i, ev in enumerate(events):
+        if ev.ts > latest:
+            problems.append({"index": i, "field": "ts",
+                             "message": f"{ev.ts.isoformat()} is more than 24 h in the future"})
+        if isinstance(ev, Exposure) and ev.experiment not in pilot_ids:
+            problems.append({"index": i, "field": "experiment",
+                             "message": f"no pilot with key {ev.experiment!r}"})
+    if problems:
+        raise InvalidInput(
+            f"{len(problems)} problem(s) in this batch; nothing from it was stored. Fix the"
+            " events listed in 'extra' (index, field, message) and resend.",
+            extra=problems[:MAX_ERRORS_LISTED],
+        )
+
+
+def ingest_events(
+    engine: Engine, events: Sequence[Event], now: datetime, *, max_future: timedelta
+) -> IngestOutcome:
+    pilot_keys = {ev.experiment for ev in events if isinstance(ev, Exposure)}
+    pilot_ids: dict[str, int] = {}
+    if pilot_keys:
+        with read_transaction(engine) as conn:
+            for part in chunks(sorted(pilot_keys)):
+                rows = conn.execute(select(pilots.c.key, pilots.c.id).where(pilots.c.key.in_(part)))
+                pilot_ids.update({k: i for k, i in rows})
+    _check_semantics(events, pilot_ids, now + max_future)
+
+    seen: set[str] = set()
+    exposure_rows: list[tuple[Any, ...]] = []
+    conversion_rows: list[tuple[Any, ...]] = []
+    for ev in events:
+        if ev.id in seen:
+            continue
+        seen.add(ev.id)
+        if isinstance(ev, Conversion):
+            conversion_rows.append((ev.id, ev.customer_id, ev.event, to_us(ev.ts), ev.value, ev.id))
+        else:
+            exposure_rows.append((ev.id, pilot_ids[ev.experiment], ev.customer_id, to_us(ev.ts), ev.id))
+
+    with write_transaction(engine) as conn:
+        p = param(conn)
+        # An id already stored in the *other* table is a duplicate too (ids are unique across
+        # all events), hence the NOT EXISTS guard next to the primary-key conflict.
+        stored_exposures = stored_conversions = 0
+        if exposure_rows:
+            cur = conn.exec_driver_sql(
+                "INSERT INTO exposures (id, pilot_id, customer_id, ts)"
+                f" SELECT {p}, {p}, {p}, {p}"
+                f" WHERE NOT EXISTS (SELECT 1 FROM conversions WHERE id = {p})"
+                " ON CONFLICT DO NOTHING",
+                exposure_rows,  # type: ignore[arg-type]
+            )
+            stored_exposures = max(cur.rowcount, 0)
+        if conversion_rows:
+            cur = conn.exec_driver_sql(
+                "INSERT INTO conversions (id, customer_id, event, ts, value)"
+                f" SELECT {p}, {p}, {p}, {p}, {p}"
+                f" WHERE NOT EXISTS (SELECT 1 FROM exposures WHERE id = {p})"
+                " ON CONFLICT DO NOTHING",
+                conversion_rows,  # type: ignore[arg-type]
+            )
+            stored_conversions = max(cur.rowcount, 0)
+    accepted = stored_exposures + stored_conversions
+    return IngestOutcome(accepted, len(events) - accepted, stored_exposures, stored_conversions)

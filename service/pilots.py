@@ -1,0 +1,220 @@
+"""Pilot lifecycle: create, read, patch, start, stop, conclude.
+
+What decides the statistics (split, variants, metrics, windows, criteria, salt, layer) is frozen
+when the pilot starts; afterwards only the descriptive fields, ``costs`` and a *raise* of
+``traffic`` may change, because anything else would change who is in which group or what the
+pre-registered test is.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.exc import IntegrityError
+
+from service.assignment import AssignmentRule, claim_buckets
+from service.errors import Conflict, InvalidInput, NotFound
+from service.schema import Conclusion, Pilot, PilotCreate, PilotPatch
+from service.storage.sql import read_transaction, write_transaction
+from service.storage.tables import pilots
+from service.timeutil import from_us, to_us
+
+__all__ = [
+    "PilotRecord",
+    "conclude_pilot",
+    "create_pilot",
+    "get_pilot",
+    "list_pilots",
+    "load_pilot",
+    "patch_pilot",
+    "start_pilot",
+    "stop_pilot",
+]
+
+MUTABLE_WHILE_RUNNING = frozenset(
+    {"name", "hypothesis", "owner", "planned_duration_days", "costs", "traffic"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PilotRecord:
+    """A stored pilot with the storage-only facts the service needs."""
+
+    id: int
+    pilot: Pilot
+    design: PilotCreate
+    has_imports: bool
+
+    def rule(self) -> AssignmentRule:
+        p = self.pilot
+        return AssignmentRule(
+            salt=p.salt,
+            holdout_share=p.holdout_share,
+            variant_keys=tuple(v.key for v in p.variants),
+            variant_weights=tuple(v.weight for v in p.variants),
+            traffic=p.traffic,
+            layer=p.layer,
+            owned_buckets=tuple(tuple(r) for r in p.layer_buckets),  # type: ignore[misc]
+        )
+
+
+def _record(row: Any) -> PilotRecord:
+    design = msgspec.json.decode(row.design, type=PilotCreate)
+    fields = msgspec.structs.asdict(design)
+    fields["salt"] = design.salt or design.key
+    pilot = Pilot(
+        **fields,
+        status=row.status,
+        created_at=from_us(row.created_at),
+        started_at=from_us(row.started_at) if row.started_at is not None else None,
+        stopped_at=from_us(row.stopped_at) if row.stopped_at is not None else None,
+        concluded_at=from_us(row.concluded_at) if row.concluded_at is not None else None,
+        decision=row.decision,
+        decision_note=row.decision_note,
+        layer_buckets=[tuple(r) for r in json.loads(row.layer_buckets)],
+    )
+    return PilotRecord(row.id, pilot, design, bool(row.has_imports))
+
+
+def load_pilot(conn: Connection, key: str, *, for_update: bool = False) -> PilotRecord:
+    query = select(pilots).where(pilots.c.key == key)
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).one_or_none()
+    if row is None:
+        raise NotFound(f"No pilot with key {key!r}.")
+    return _record(row)
+
+
+def get_pilot(engine: Engine, key: str) -> PilotRecord:
+    with read_transaction(engine) as conn:
+        return load_pilot(conn, key)
+
+
+def list_pilots(engine: Engine, status: str | None = None) -> list[Pilot]:
+    query = select(pilots).order_by(pilots.c.created_at, pilots.c.id)
+    if status is not None:
+        query = query.where(pilots.c.status == status)
+    with read_transaction(engine) as conn:
+        return [_record(row).pilot for row in conn.execute(query)]
+
+
+def create_pilot(engine: Engine, body: PilotCreate, now: datetime) -> Pilot:
+    try:
+        with write_transaction(engine) as conn:
+            conn.execute(
+                pilots.insert().values(
+                    key=body.key,
+                    status="draft",
+                    design=msgspec.json.encode(body).decode(),
+                    layer=body.layer,
+                    layer_buckets="[]",
+                    has_imports=False,
+                    created_at=to_us(now),
+                )
+            )
+            return load_pilot(conn, body.key).pilot
+    except IntegrityError as exc:
+        raise Conflict(f"A pilot with key {body.key!r} already exists.") from exc
+
+
+def _layer_claims(conn: Connection, record: PilotRecord) -> list[tuple[int, int]]:
+    """Bucket ranges held by the *other* running pilots of the record's layer."""
+    rows = conn.execute(
+        select(pilots.c.layer_buckets).where(
+            pilots.c.layer == record.pilot.layer,
+            pilots.c.status == "running",
+            pilots.c.id != record.id,
+        )
+    )
+    return [tuple(r) for row in rows for r in json.loads(row.layer_buckets)]  # type: ignore[misc]
+
+
+def _claim(conn: Connection, record: PilotRecord, traffic: float) -> str:
+    claimed = claim_buckets(record.pilot.layer_buckets, _layer_claims(conn, record), traffic)
+    if claimed is None:
+        raise Conflict(
+            f"Layer {record.pilot.layer!r} has too little free traffic for {traffic:.0%}:"
+            " other running pilots hold the rest. Stop one of them or lower the traffic."
+        )
+    return json.dumps([list(r) for r in claimed])
+
+
+def patch_pilot(engine: Engine, key: str, patch: PilotPatch, now: datetime) -> Pilot:
+    changes = {
+        name: value
+        for name, value in msgspec.structs.asdict(patch).items()
+        if value is not msgspec.UNSET
+    }
+    with write_transaction(engine) as conn:
+        record = load_pilot(conn, key, for_update=True)
+        status = record.pilot.status
+        values: dict[str, Any] = {}
+        if status != "draft":
+            frozen = sorted(set(changes) - MUTABLE_WHILE_RUNNING)
+            if frozen:
+                raise Conflict(
+                    f"The pilot is {status}; {', '.join(frozen)} cannot change after start"
+                    " because it decides who is in which group or what is tested. Only name,"
+                    " hypothesis, owner, planned_duration_days, costs and a traffic increase"
+                    " may change."
+                )
+            if "traffic" in changes:
+                if status != "running":
+                    raise Conflict(f"The pilot is {status}; its traffic can no longer change.")
+                if changes["traffic"] < record.pilot.traffic:
+                    raise Conflict(
+                        f"Traffic can only increase while running ({record.pilot.traffic} →"
+                        f" {changes['traffic']} would remove customers already in the pilot)."
+                    )
+                if record.pilot.layer is not None:
+                    values["layer_buckets"] = _claim(conn, record, changes["traffic"])
+        merged = msgspec.to_builtins(record.design) | msgspec.to_builtins(changes)
+        try:
+            design = msgspec.convert(merged, PilotCreate)
+        except msgspec.ValidationError as exc:
+            raise InvalidInput(f"The patched pilot is invalid: {exc}") from exc
+        values["design"] = msgspec.json.encode(design).decode()
+        values["layer"] = design.layer
+        conn.execute(update(pilots).where(pilots.c.id == record.id).values(**values))
+        return load_pilot(conn, key).pilot
+
+
+def _transition(
+    engine: Engine, key: str, allowed_from: tuple[str, ...], to: str, **values: Any
+) -> Pilot:
+    with write_transaction(engine) as conn:
+        record = load_pilot(conn, key, for_update=True)
+        if record.pilot.status not in allowed_from:
+            raise Conflict(
+                f"Cannot move pilot {key!r} from {record.pilot.status} to {to}; allowed from:"
+                f" {', '.join(allowed_from)}."
+            )
+        if to == "running" and record.pilot.layer is not None:
+            values["layer_buckets"] = _claim(conn, record, record.pilot.traffic)
+        conn.execute(update(pilots).where(pilots.c.id == record.id).values(status=to, **values))
+        return load_pilot(conn, key).pilot
+
+
+def start_pilot(engine: Engine, key: str, now: datetime) -> Pilot:
+    return _transition(engine, key, ("draft",), "running", started_at=to_us(now))
+
+
+def stop_pilot(engine: Engine, key: str, now: datetime) -> Pilot:
+    return _transition(engine, key, ("running",), "stopped", stopped_at=to_us(now))
+
+
+def conclude_pilot(engine: Engine, key: str, body: Conclusion, now: datetime) -> Pilot:
+    extra: dict[str, Any] = {}
+    with read_transaction(engine) as conn:
+        if load_pilot(conn, key).pilot.status == "running":
+            extra["stopped_at"] = to_us(now)
+    return _transition(
+        engine, key, ("running", "stopped"), "concluded",
+        concluded_at=to_us(now), decision=body.decision, decision_note=body.note, **extra,
+    )

@@ -1,0 +1,159 @@
+"""Assignment requests and imports: compute groups, record first assignments, read them back.
+
+A customer's group is decided by :mod:`service.assignment`; the first time a customer lands in
+the holdout or a variant, that group and time are recorded once (``INSERT ... ON CONFLICT DO
+NOTHING``), so later calls keep the first ``assigned_at`` and the attribution window starts at
+the first decision. ``not_in_pilot`` is never recorded: a later traffic increase may bring the
+customer in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, select
+
+from service.assignment import NOT_IN_PILOT
+from service.errors import Conflict, InvalidInput, NotFound
+from service.pilots import PilotRecord, load_pilot
+from service.schema import ImportedAssignment
+from service.storage.sql import chunks, param, read_transaction, write_transaction
+from service.storage.tables import assignments, pilots
+from service.timeutil import from_us, to_us
+
+__all__ = ["Recorded", "assign_customers", "import_assignments", "recorded_assignment"]
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    customer_id: str
+    group: str
+    assigned_at: datetime
+    source: str
+
+
+def _recorded_groups(
+    conn: Connection, pilot_id: int, customer_ids: Sequence[str]
+) -> dict[str, tuple[str, int]]:
+    found: dict[str, tuple[str, int]] = {}
+    unique = list(dict.fromkeys(customer_ids))
+    for part in chunks(unique):
+        rows = conn.execute(
+            select(assignments.c.customer_id, assignments.c.grp, assignments.c.assigned_at)
+            .where(assignments.c.pilot_id == pilot_id)
+            .where(assignments.c.customer_id.in_(part))
+        )
+        for cid, grp, at in rows:
+            found[cid] = (grp, at)
+    return found
+
+
+def _insert_new(conn: Connection, rows: list[tuple[int, str, str, int, str]]) -> int:
+    if not rows:
+        return 0
+    p = param(conn)
+    cursor = conn.exec_driver_sql(
+        "INSERT INTO assignments (pilot_id, customer_id, grp, assigned_at, source)"
+        f" VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING",
+        rows,  # type: ignore[arg-type]
+    )
+    return max(cursor.rowcount, 0)
+
+
+def assign_customers(
+    engine: Engine, key: str, customer_ids: Sequence[str], now: datetime
+) -> tuple[str, list[str], int]:
+    """Groups for ``customer_ids`` (in order) and how many were newly recorded."""
+    with read_transaction(engine) as conn:
+        record = load_pilot(conn, key)
+    if record.pilot.status != "running":
+        raise Conflict(
+            f"Pilot {key!r} is {record.pilot.status}; only a running pilot assigns customers."
+            + (" Start it first." if record.pilot.status == "draft" else "")
+        )
+    groups = record.rule().assign(customer_ids)
+    at = to_us(now)
+    with write_transaction(engine) as conn:
+        if record.has_imports:
+            # Imported (externally randomized) customers keep their recorded group.
+            recorded = _recorded_groups(conn, record.id, customer_ids)
+            groups = [recorded[c][0] if c in recorded else g for c, g in zip(customer_ids, groups)]
+        rows = [
+            (record.id, cid, grp, at, "hash")
+            for cid, grp in zip(customer_ids, groups)
+            if grp != NOT_IN_PILOT
+        ]
+        new = _insert_new(conn, rows)
+    return record.pilot.key, groups, new
+
+
+def recorded_assignment(engine: Engine, key: str, customer_id: str) -> Recorded:
+    with read_transaction(engine) as conn:
+        record = load_pilot(conn, key)
+        row = conn.execute(
+            select(assignments.c.grp, assignments.c.assigned_at, assignments.c.source).where(
+                assignments.c.pilot_id == record.id, assignments.c.customer_id == customer_id
+            )
+        ).one_or_none()
+    if row is None:
+        raise NotFound(f"Customer {customer_id!r} has no recorded assignment in pilot {key!r}.")
+    return Recorded(customer_id, row.grp, from_us(row.assigned_at), row.source)
+
+
+def _check_import_groups(record: PilotRecord, items: Sequence[ImportedAssignment]) -> None:
+    allowed = {"holdout", *(v.key for v in record.pilot.variants)}
+    errors = [
+        {"index": i, "field": "group",
+         "message": f"{item.group!r} is not a group of this pilot ({', '.join(sorted(allowed))})"}
+        for i, item in enumerate(items)
+        if item.group not in allowed
+    ]
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        first = seen.setdefault(item.customer_id, i)
+        if first != i and items[first].group != item.group:
+            errors.append({"index": i, "field": "customer_id",
+                           "message": f"customer {item.customer_id!r} appears at index {first}"
+                                      " with another group"})
+    if errors:
+        raise InvalidInput(
+            f"{len(errors)} imported assignment(s) are invalid; nothing was imported.",
+            extra=errors[:100],
+        )
+
+
+def import_assignments(
+    engine: Engine, key: str, items: Sequence[ImportedAssignment]
+) -> tuple[int, int]:
+    """Record externally randomized assignments; returns (imported, unchanged)."""
+    with write_transaction(engine) as conn:
+        record = load_pilot(conn, key, for_update=True)
+        if record.pilot.status == "concluded":
+            raise Conflict(f"Pilot {key!r} is concluded; it no longer takes assignments.")
+        _check_import_groups(record, items)
+        unique = {item.customer_id: item for item in items}
+        recorded = _recorded_groups(conn, record.id, list(unique))
+        clashes = [
+            f"{cid!r} is recorded in {recorded[cid][0]!r}, not {item.group!r}"
+            for cid, item in unique.items()
+            if cid in recorded and recorded[cid][0] != item.group
+        ]
+        if clashes:
+            raise Conflict(
+                f"{len(clashes)} customer(s) are already recorded in another group; nothing was"
+                " imported.",
+                extra=clashes[:100],
+            )
+        rows = [
+            (record.id, cid, item.group, to_us(item.assigned_at), "import")
+            for cid, item in unique.items()
+            if cid not in recorded
+        ]
+        imported = _insert_new(conn, rows)
+        if imported and not record.has_imports:
+            conn.execute(
+                pilots.update().where(pilots.c.id == record.id).values(has_imports=True)
+            )
+    return imported, len(items) - imported

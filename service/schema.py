@@ -1,0 +1,388 @@
+"""Request and response types of the HTTP API, as msgspec Structs.
+
+This module imports msgspec and nothing from Litestar, so the notebook client in
+``jupyter_ext`` decodes responses with exactly these types.
+
+Two bases:
+
+* :class:`Request` forbids unknown fields: a typo such as ``holdout_shre`` is rejected at the
+  boundary with a message naming the field instead of silently taking a default.
+* :class:`Response` tolerates unknown fields, so an older client keeps working when the service
+  adds a field.
+
+Constraints are reusable ``Annotated[..., Meta(...)]`` aliases; cross-field rules live in
+``__post_init__`` (msgspec turns a ``ValueError`` there into a validation error).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+__all__ = [
+    "Arm",
+    "ArmMetric",
+    "AssignmentImport",
+    "AssignmentImportResult",
+    "AssignmentRequest",
+    "AssignmentResponse",
+    "ComparisonOut",
+    "Conclusion",
+    "Conversion",
+    "Costs",
+    "CustomerAssignment",
+    "DEFAULT_METRICS",
+    "Event",
+    "EventBatch",
+    "Exposure",
+    "ImportedAssignment",
+    "IngestResult",
+    "Metric",
+    "Pilot",
+    "PilotCreate",
+    "PilotList",
+    "PilotPatch",
+    "RecordedAssignment",
+    "RevenueOut",
+    "Results",
+    "SrmOut",
+    "Variant",
+]
+
+KEY_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+RESERVED_GROUPS = frozenset({"holdout", "not_in_pilot"})
+
+PilotKey = Annotated[str, Meta(pattern=KEY_PATTERN, description="[a-z0-9][a-z0-9_-]{0,63}")]
+Share = Annotated[float, Meta(gt=0, lt=1)]
+Traffic = Annotated[float, Meta(gt=0, le=1)]
+Probability = Annotated[float, Meta(gt=0, lt=1)]
+PositiveWeight = Annotated[float, Meta(gt=0)]
+Money = Annotated[float, Meta(ge=0)]
+Days = Annotated[int, Meta(ge=1, le=3650)]
+LookbackDays = Annotated[int, Meta(ge=0, le=3650)]
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Text = Annotated[str, Meta(max_length=5000)]
+Label = Annotated[str, Meta(min_length=1, max_length=64)]
+CustomerId = Annotated[str, Meta(min_length=1, max_length=128)]
+EventId = Annotated[str, Meta(min_length=1, max_length=128)]
+AwareTime = Annotated[datetime, Meta(tz=True, description="RFC 3339 with a zone")]
+FiniteValue = Annotated[float, Meta(ge=-1e12, le=1e12)]
+
+PilotStatus = Literal["draft", "running", "stopped", "concluded"]
+MetricKindName = Literal["binary", "count", "sum"]
+
+
+class Request(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every request body: unknown fields are errors, all fields are keywords."""
+
+
+class Response(msgspec.Struct, kw_only=True):
+    """Base of every response body: unknown fields are ignored when a client decodes."""
+
+
+# --- pilots -------------------------------------------------------------------------------
+
+
+class Variant(Request):
+    key: PilotKey
+    weight: PositiveWeight = 1.0
+
+
+class Metric(Request):
+    """A metric over conversion events named ``event`` inside the attribution window.
+
+    ``binary``: 1 if the customer had any such event; ``count``: how many; ``sum``: the sum of
+    their ``value``. ``direction`` is the good direction.
+    """
+
+    key: PilotKey
+    event: Label
+    kind: MetricKindName
+    guardrail: bool = False
+    direction: Literal["increase", "decrease"] = "increase"
+
+
+DEFAULT_METRICS = (
+    Metric(key="conversions", event="conversion", kind="binary"),
+    Metric(key="revenue", event="conversion", kind="sum"),
+)
+
+
+class Costs(Request):
+    per_exposure: Money = 0.0
+    fixed: Money = 0.0
+
+
+def _check_design(
+    variants: list[Variant], metrics: list[Metric], primary_metric: str | None
+) -> None:
+    keys = [v.key for v in variants]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"variants: keys must be unique, got {keys}")
+    reserved = RESERVED_GROUPS.intersection(keys)
+    if reserved:
+        raise ValueError(f"variants: {sorted(reserved)[0]!r} is a reserved group name, not a variant key")
+    mkeys = [m.key for m in metrics]
+    if len(set(mkeys)) != len(mkeys):
+        raise ValueError(f"metrics: keys must be unique, got {mkeys}")
+    if primary_metric is not None and primary_metric not in mkeys:
+        raise ValueError(f"primary_metric: {primary_metric!r} is not one of the metrics {mkeys}")
+    if primary_metric is not None and any(
+        m.guardrail for m in metrics if m.key == primary_metric
+    ):
+        raise ValueError(f"primary_metric: {primary_metric!r} cannot be a guardrail")
+
+
+class PilotCreate(Request, kw_only=True):
+    """A pilot as its owner declares it; statistics-deciding fields freeze at start."""
+
+    key: PilotKey
+    name: Name
+    channel: Label
+    hypothesis: Text = ""
+    owner: Annotated[str, Meta(max_length=200)] | None = None
+    holdout_share: Share
+    variants: Annotated[list[Variant], Meta(min_length=1, max_length=20)]
+    traffic: Traffic = 1.0
+    layer: PilotKey | None = None
+    salt: Annotated[str, Meta(min_length=1, max_length=128)] | None = None
+    metrics: Annotated[list[Metric], Meta(min_length=1, max_length=50)] | None = None
+    primary_metric: PilotKey | None = None
+    min_lift: Annotated[float, Meta(gt=0, le=100)]
+    alpha: Probability = 0.05
+    power: Probability = 0.8
+    attribution_window_days: Days = 30
+    covariate_lookback_days: LookbackDays = 30
+    planned_duration_days: Days = 14
+    costs: Costs | None = None
+
+    def __post_init__(self) -> None:
+        if self.metrics is None:
+            self.metrics = list(DEFAULT_METRICS)
+            if self.primary_metric is None:
+                self.primary_metric = "conversions"
+        if self.primary_metric is None:
+            first = next((m for m in self.metrics if not m.guardrail), None)
+            if first is None:
+                raise ValueError("metrics: at least one metric must not be a guardrail")
+            self.primary_metric = first.key
+        _check_design(self.variants, self.metrics, self.primary_metric)
+
+
+class PilotPatch(Request):
+    """Fields to change. In ``draft`` anything; once running only the descriptive fields,
+    ``costs`` and an increase of ``traffic``."""
+
+    name: Name | UnsetType = UNSET
+    channel: Label | UnsetType = UNSET
+    hypothesis: Text | UnsetType = UNSET
+    owner: Annotated[str, Meta(max_length=200)] | None | UnsetType = UNSET
+    holdout_share: Share | UnsetType = UNSET
+    variants: Annotated[list[Variant], Meta(min_length=1, max_length=20)] | UnsetType = UNSET
+    traffic: Traffic | UnsetType = UNSET
+    layer: PilotKey | None | UnsetType = UNSET
+    salt: Annotated[str, Meta(min_length=1, max_length=128)] | UnsetType = UNSET
+    metrics: Annotated[list[Metric], Meta(min_length=1, max_length=50)] | UnsetType = UNSET
+    primary_metric: PilotKey | UnsetType = UNSET
+    min_lift: Annotated[float, Meta(gt=0, le=100)] | UnsetType = UNSET
+    alpha: Probability | UnsetType = UNSET
+    power: Probability | UnsetType = UNSET
+    attribution_window_days: Days | UnsetType = UNSET
+    covariate_lookback_days: LookbackDays | UnsetType = UNSET
+    planned_duration_days: Days | UnsetType = UNSET
+    costs: Costs | None | UnsetType = UNSET
+
+
+class Conclusion(Request):
+    decision: Literal["scale", "stop"]
+    note: Text = ""
+
+
+class Pilot(Response, kw_only=True):
+    """A stored pilot: the declared design plus its lifecycle."""
+
+    key: str
+    name: str
+    channel: str
+    hypothesis: str
+    owner: str | None
+    status: PilotStatus
+    holdout_share: float
+    variants: list[Variant]
+    traffic: float
+    layer: str | None
+    salt: str
+    metrics: list[Metric]
+    primary_metric: str
+    min_lift: float
+    alpha: float
+    power: float
+    attribution_window_days: int
+    covariate_lookback_days: int
+    planned_duration_days: int
+    costs: Costs | None
+    created_at: datetime
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    concluded_at: datetime | None = None
+    decision: str | None = None
+    decision_note: str | None = None
+    layer_buckets: list[tuple[int, int]] = []
+
+
+class PilotList(Response):
+    experiments: list[Pilot]
+
+
+# --- assignment ---------------------------------------------------------------------------
+
+
+class AssignmentRequest(Request):
+    customer_ids: Annotated[list[CustomerId], Meta(min_length=1, max_length=100_000)]
+
+
+class CustomerAssignment(Response):
+    customer_id: str
+    group: str
+
+
+class AssignmentResponse(Response):
+    experiment: str
+    assignments: list[CustomerAssignment]
+
+
+class RecordedAssignment(Response):
+    experiment: str
+    customer_id: str
+    group: str
+    assigned_at: datetime
+    source: Literal["hash", "import"]
+
+
+class ImportedAssignment(Request):
+    customer_id: CustomerId
+    group: Label
+    assigned_at: AwareTime
+
+
+class AssignmentImport(Request):
+    assignments: Annotated[list[ImportedAssignment], Meta(min_length=1, max_length=100_000)]
+
+
+class AssignmentImportResult(Response):
+    imported: int
+    unchanged: int
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+class Exposure(Request, tag_field="type", tag="exposure"):
+    """The treatment of ``experiment`` was delivered to the customer."""
+
+    id: EventId
+    customer_id: CustomerId
+    experiment: PilotKey
+    ts: AwareTime
+
+
+class Conversion(Request, tag_field="type", tag="conversion", kw_only=True):
+    """A purchase (or other outcome); counts for every pilot the customer is assigned to."""
+
+    id: EventId
+    customer_id: CustomerId
+    ts: AwareTime
+    event: Label = "conversion"
+    value: FiniteValue = 0.0
+    experiment: PilotKey | None = None  # informational only: attribution is by assignment
+
+
+Event = Exposure | Conversion
+
+
+class EventBatch(Request):
+    events: Annotated[list[Event], Meta(min_length=1, max_length=100_000)]
+
+
+class IngestResult(Response):
+    accepted: int
+    duplicates: int
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+class ArmMetric(Response):
+    mean: float
+    sd: float
+    total: float
+
+
+class Arm(Response):
+    group: str
+    customers: int
+    exposed: int
+    exposures: int
+    metrics: dict[str, ArmMetric]
+
+
+class ComparisonOut(Response):
+    variant: str
+    metric: str
+    kind: str
+    guardrail: bool
+    status: str
+    message: str | None
+    control_mean: float
+    treatment_mean: float
+    absolute_lift: float
+    absolute_se: float | None
+    absolute_ci: tuple[float, float] | None
+    relative_lift: float | None
+    relative_ci: tuple[float, float] | None
+    p_value: float | None
+    significant: bool
+    cuped: bool
+    test: str
+    incremental_conversions: float | None
+    exposure_rate: float
+    lift_among_exposed: float | None
+
+
+class RevenueOut(Response):
+    metric: str | None
+    incremental_revenue: float | None
+    cost: float
+    incremental_roi: float | None
+
+
+class SrmOut(Response):
+    p_value: float | None
+    chi2: float | None
+    ok: bool
+    message: str | None
+    expected_shares: dict[str, float]
+    observed: dict[str, int]
+
+
+class Results(Response):
+    experiment: str
+    status: str
+    as_of: datetime
+    method: Literal["fixed", "sequential"]
+    alpha: float
+    min_lift: float
+    primary_metric: str
+    arms: list[Arm]
+    comparisons: list[ComparisonOut]
+    revenue: RevenueOut
+    srm: SrmOut
+    warnings: list[str]
+
+
+def is_valid_key(value: str) -> bool:
+    return re.fullmatch(KEY_PATTERN, value) is not None

@@ -1,0 +1,69 @@
+"""Initial schema: pilots, assignments, exposures, conversions.
+
+Revision ID: 0001
+Revises:
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "pilots",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("key", sa.String(64), nullable=False, unique=True),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("design", sa.Text, nullable=False),
+        sa.Column("layer", sa.String(64), nullable=True),
+        sa.Column("layer_buckets", sa.Text, nullable=False),
+        sa.Column("has_imports", sa.Boolean, nullable=False),
+        sa.Column("created_at", sa.BigInteger, nullable=False),
+        sa.Column("started_at", sa.BigInteger, nullable=True),
+        sa.Column("stopped_at", sa.BigInteger, nullable=True),
+        sa.Column("concluded_at", sa.BigInteger, nullable=True),
+        sa.Column("decision", sa.String(16), nullable=True),
+        sa.Column("decision_note", sa.Text, nullable=True),
+    )
+    op.create_index("ix_pilots_layer", "pilots", ["layer"])
+    op.create_table(
+        "assignments",
+        sa.Column("pilot_id", sa.Integer, sa.ForeignKey("pilots.id"), primary_key=True),
+        sa.Column("customer_id", sa.String(128), primary_key=True),
+        sa.Column("grp", sa.String(64), nullable=False),
+        sa.Column("assigned_at", sa.BigInteger, nullable=False),
+        sa.Column("source", sa.String(8), nullable=False),
+    )
+    op.create_table(
+        "exposures",
+        sa.Column("id", sa.String(128), primary_key=True),
+        sa.Column("pilot_id", sa.Integer, sa.ForeignKey("pilots.id"), nullable=False),
+        sa.Column("customer_id", sa.String(128), nullable=False),
+        sa.Column("ts", sa.BigInteger, nullable=False),
+    )
+    op.create_index("ix_exposures_pilot_customer", "exposures", ["pilot_id", "customer_id"])
+    op.create_table(
+        "conversions",
+        sa.Column("id", sa.String(128), primary_key=True),
+        sa.Column("customer_id", sa.String(128), nullable=False),
+        sa.Column("event", sa.String(64), nullable=False),
+        sa.Column("ts", sa.BigInteger, nullable=False),
+        sa.Column("value", sa.Float, nullable=False),
+    )
+    op.create_index(
+        "ix_conversions_customer_event_ts", "conversions", ["customer_id", "event", "ts"]
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("conversions")
+    op.drop_table("exposures")
+    op.drop_table("assignments")
+    op.drop_table("pilots")

@@ -1,0 +1,74 @@
+"""The relational schema, in SQLAlchemy Core so it runs unchanged on SQLite and PostgreSQL.
+
+Times are stored as integer microseconds since the Unix epoch (UTC): window arithmetic
+(``ts < assigned_at + window``) is then plain integer comparison on every backend.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+pilots = Table(
+    "pilots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    # The declared design (name, variants, metrics, criteria, costs...) as JSON: it is read and
+    # written whole, and its shape is owned by service.schema.
+    Column("design", Text, nullable=False),
+    Column("layer", String(64), nullable=True, index=True),
+    Column("layer_buckets", Text, nullable=False, default="[]"),
+    Column("has_imports", Boolean, nullable=False, default=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("started_at", BigInteger, nullable=True),
+    Column("stopped_at", BigInteger, nullable=True),
+    Column("concluded_at", BigInteger, nullable=True),
+    Column("decision", String(16), nullable=True),
+    Column("decision_note", Text, nullable=True),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("pilot_id", Integer, ForeignKey("pilots.id"), primary_key=True),
+    Column("customer_id", String(128), primary_key=True),
+    Column("grp", String(64), nullable=False),
+    Column("assigned_at", BigInteger, nullable=False),
+    Column("source", String(8), nullable=False),  # "hash" or "import"
+)
+
+exposures = Table(
+    "exposures",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("pilot_id", Integer, ForeignKey("pilots.id"), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Index("ix_exposures_pilot_customer", "pilot_id", "customer_id"),
+)
+
+conversions = Table(
+    "conversions",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("customer_id", String(128), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("ts", BigInteger, nullable=False),
+    Column("value", Float, nullable=False),
+    Index("ix_conversions_customer_event_ts", "customer_id", "event", "ts"),
+)
