@@ -16,6 +16,7 @@ Undefined cases are not exceptions: they come back with a ``status`` and a sente
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -108,12 +109,15 @@ def compare(
         )
 
     if kind == "binary":
-        p_value = float(
-            test_proportions_2indep(
-                treatment.sum, treatment.n, control.sum, control.n,
-                method="wald", compare="diff", correction=False,
-            ).pvalue
-        )
+        with warnings.catch_warnings():
+            # statsmodels also computes a ratio we do not use; it divides by 0 at a 0 baseline
+            warnings.simplefilter("ignore", RuntimeWarning)
+            p_value = float(
+                test_proportions_2indep(
+                    treatment.sum, treatment.n, control.sum, control.n,
+                    method="wald", compare="diff", correction=False,
+                ).pvalue
+            )
         q_abs = float(scipy_stats.norm.ppf(1 - alpha / 2))
     else:
         df = _welch_df(var_t, treatment.n, var_c, control.n)

@@ -1,0 +1,58 @@
+"""Running the service under uvicorn: the multi-worker factory and an in-thread server."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+
+import uvicorn
+from litestar import Litestar
+
+from service.app import create_app
+from service.settings import Settings
+
+__all__ = ["ThreadedServer", "asgi_factory", "is_loopback"]
+
+
+def asgi_factory() -> Litestar:
+    """Entry point of each uvicorn worker process; settings come from the environment."""
+    return create_app(Settings.from_env())
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class ThreadedServer:
+    """A real uvicorn server on a background thread (used by the demo)."""
+
+    def __init__(self, app: Litestar, host: str, port: int) -> None:
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.url = f"http://{host}:{port}"
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start on {self.url}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)

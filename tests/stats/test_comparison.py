@@ -1,0 +1,81 @@
+"""Every interval and p-value of stats.compare cross-checked against statsmodels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+from statsmodels.stats import proportion as sm_proportion
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
+
+from stats import SampleMean, compare
+
+
+def _sample(values: np.ndarray) -> SampleMean:
+    return SampleMean(len(values), float(values.sum()), float((values**2).sum()))
+
+
+def test_sample_mean_matches_numpy() -> None:
+    values = np.random.default_rng(1).gamma(2.0, 3.0, size=1000)
+    s = _sample(values)
+    assert s.mean == pytest.approx(values.mean(), rel=1e-12)
+    assert s.variance == pytest.approx(values.var(ddof=1), rel=1e-9)
+    assert s.population_variance == pytest.approx(values.var(ddof=0), rel=1e-9)
+    both = s + _sample(values[:10])
+    assert both.n == 1010 and both.sum == pytest.approx(values.sum() + values[:10].sum())
+
+
+@pytest.mark.parametrize(
+    ("conv_c", "n_c", "conv_t", "n_t"),
+    [(500, 10_000, 560, 10_000), (512, 10_012, 2530, 45_101), (3, 40, 9, 41)],
+)
+def test_binary_matches_statsmodels_wald(conv_c: int, n_c: int, conv_t: int, n_t: int) -> None:
+    c = compare(SampleMean(n_c, conv_c, conv_c), SampleMean(n_t, conv_t, conv_t), kind="binary")
+    ref = sm_proportion.test_proportions_2indep(conv_t, n_t, conv_c, n_c, method="wald", compare="diff",
+                                  correction=False)
+    low, high = sm_proportion.confint_proportions_2indep(conv_t, n_t, conv_c, n_c, method="wald",
+                                           compare="diff", alpha=0.05, correction=False)
+    assert c.status == "ok"
+    assert c.p_value == pytest.approx(ref.pvalue, abs=1e-6)
+    assert c.absolute_ci is not None
+    assert c.absolute_ci[0] == pytest.approx(low, abs=1e-6)
+    assert c.absolute_ci[1] == pytest.approx(high, abs=1e-6)
+    assert c.absolute_lift == pytest.approx(conv_t / n_t - conv_c / n_c, abs=1e-12)
+
+
+def test_mean_matches_statsmodels_welch() -> None:
+    rng = np.random.default_rng(7)
+    control = rng.exponential(10.0, size=3000) * (rng.random(3000) < 0.1)
+    treatment = rng.exponential(11.0, size=2500) * (rng.random(2500) < 0.11)
+    c = compare(_sample(control), _sample(treatment), kind="mean", alpha=0.1)
+    cm = CompareMeans(DescrStatsW(treatment), DescrStatsW(control))
+    t_stat, p_value, _df = cm.ttest_ind(usevar="unequal")
+    low, high = cm.tconfint_diff(alpha=0.1, usevar="unequal")
+    assert c.p_value == pytest.approx(p_value, abs=1e-6)
+    assert c.absolute_ci == pytest.approx((low, high), abs=1e-6)
+    assert c.absolute_se == pytest.approx(c.absolute_lift / t_stat, rel=1e-9)
+
+
+def test_relative_lift_delta_method_by_hand() -> None:
+    control, treatment = SampleMean(20_000, 1_000, 1_000), SampleMean(20_000, 1_120, 1_120)
+    c = compare(control, treatment, kind="binary")
+    mc, mt = 0.05, 0.056
+    vc, vt = mc * (1 - mc), mt * (1 - mt)
+    var = vt / (mc**2 * 20_000) + vc * mt**2 / (mc**4 * 20_000)
+    z = sps.norm.ppf(0.975)
+    assert c.relative_lift == pytest.approx(0.12, abs=1e-12)
+    assert c.relative_ci == pytest.approx((0.12 - z * math.sqrt(var), 0.12 + z * math.sqrt(var)),
+                                          abs=1e-9)
+
+
+def test_degenerate_cases_return_a_status_not_an_error() -> None:
+    empty = compare(SampleMean(0, 0, 0), SampleMean(5, 1, 1), kind="binary")
+    assert empty.status == "insufficient_data" and empty.p_value is None and empty.message
+    flat = compare(SampleMean(100, 0, 0), SampleMean(100, 0, 0), kind="binary")
+    assert flat.status == "zero_variance" and flat.absolute_ci is None
+    zero_base = compare(SampleMean(1000, 0, 0), SampleMean(1000, 10, 10), kind="binary")
+    assert zero_base.status == "zero_baseline"
+    assert zero_base.relative_lift is None and zero_base.absolute_ci is not None
+    assert zero_base.absolute_lift == pytest.approx(0.01)
