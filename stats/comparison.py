@@ -1,11 +1,11 @@
 """Fixed-horizon comparison of one variant against the holdout.
 
-The absolute lift ``Δ = μt − μc`` gets an unpooled standard error ``sqrt(st²/nt + sc²/nc)``:
-
-* binary metrics: the two-proportion Wald z-test of statsmodels
-  (``test_proportions_2indep(method="wald")``), variances ``p(1−p)``;
-* count and sum metrics: Welch's t-test (unequal variances, Welch–Satterthwaite degrees of
-  freedom), variances with ``ddof=1``.
+The absolute lift ``Δ = μt − μc`` gets the unpooled (Welch) standard error
+``sqrt(st²/nt + sc²/nc)`` with sample variances (``ddof=1``) and Welch's t-test with
+Welch–Satterthwaite degrees of freedom, for every metric kind. A 0/1 metric is a mean like any
+other; at pilot sizes Welch's t and the two-proportion Wald z agree to many digits, and one
+method keeps binary, count and sum metrics consistent (and equal to statsmodels'
+``CompareMeans.ttest_ind(usevar="unequal")`` on the raw data).
 
 The relative lift ``μt/μc − 1`` gets the delta-method interval
 ``Var = st²/(μc²·nt) + sc²·μt²/(μc⁴·nc)`` with the normal quantile (as GrowthBook and Eppo do).
@@ -16,12 +16,10 @@ Undefined cases are not exceptions: they come back with a ``status`` and a sente
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Literal
 
 from scipy import stats as scipy_stats
-from statsmodels.stats.proportion import test_proportions_2indep
 
 from stats.sufficient import SampleMean
 
@@ -46,12 +44,14 @@ class Comparison:
     relative_se: float | None
     relative_ci: tuple[float, float] | None
     p_value: float | None
-    test: Literal["z", "welch_t"]
+    test: Literal["welch_t"]
     alpha: float
 
 
 def _welch_df(var_t: float, n_t: int, var_c: float, n_c: int) -> float:
     a, b = var_t / n_t, var_c / n_c
+    if a == 0 or b == 0:  # one arm constant: all uncertainty is the other arm's
+        return float(n_c - 1 if a == 0 else n_t - 1)
     return (a + b) ** 2 / (a**2 / (n_t - 1) + b**2 / (n_c - 1))
 
 
@@ -65,7 +65,7 @@ def compare(
     """Compare ``treatment`` with ``control`` at significance level ``alpha`` (two-sided)."""
     if not 0 < alpha < 1:
         raise ValueError("alpha must be in (0, 1)")
-    test: Literal["z", "welch_t"] = "z" if kind == "binary" else "welch_t"
+    test: Literal["welch_t"] = "welch_t"
     mu_c, mu_t = control.mean, treatment.mean
     diff = mu_t - mu_c
 
@@ -96,10 +96,7 @@ def compare(
             f"Not enough customers to compare yet (holdout {control.n}, variant {treatment.n};"
             " at least 2 in each are needed).",
         )
-    if kind == "binary":
-        var_c, var_t = control.population_variance, treatment.population_variance
-    else:
-        var_c, var_t = control.variance, treatment.variance
+    var_c, var_t = control.variance, treatment.variance
     se = math.sqrt(var_t / treatment.n + var_c / control.n)
     if se == 0.0:
         return result(
@@ -107,22 +104,9 @@ def compare(
             "Every customer has the same value in both groups, so there is no uncertainty to"
             " test against; wait for more conversions.",
         )
-
-    if kind == "binary":
-        with warnings.catch_warnings():
-            # statsmodels also computes a ratio we do not use; it divides by 0 at a 0 baseline
-            warnings.simplefilter("ignore", RuntimeWarning)
-            p_value = float(
-                test_proportions_2indep(
-                    treatment.sum, treatment.n, control.sum, control.n,
-                    method="wald", compare="diff", correction=False,
-                ).pvalue
-            )
-        q_abs = float(scipy_stats.norm.ppf(1 - alpha / 2))
-    else:
-        df = _welch_df(var_t, treatment.n, var_c, control.n)
-        p_value = float(2 * scipy_stats.t.sf(abs(diff / se), df))
-        q_abs = float(scipy_stats.t.ppf(1 - alpha / 2, df))
+    df = _welch_df(var_t, treatment.n, var_c, control.n)
+    p_value = float(2 * scipy_stats.t.sf(abs(diff / se), df))
+    q_abs = float(scipy_stats.t.ppf(1 - alpha / 2, df))
     numbers: dict[str, object] = {
         "absolute_se": se,
         "absolute_ci": (diff - q_abs * se, diff + q_abs * se),
