@@ -13,7 +13,6 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from stats import SampleMean, compare, incremental_roi, lift_among_exposed, srm_check
 from service.pilots import PilotRecord, load_pilot
 from service.schema import (
     Arm,
@@ -28,6 +27,7 @@ from service.schema import (
 from service.storage.aggregates import ArmAggregate, PilotAggregate, aggregate_pilot
 from service.storage.sql import read_transaction
 from service.timeutil import US_PER_DAY, to_us
+from stats import MetricKind, SampleMean, compare, incremental_roi, lift_among_exposed, srm_check
 
 __all__ = ["compute_results", "expected_shares"]
 
@@ -57,15 +57,18 @@ def _arm_out(arm: ArmAggregate, metrics: list[Metric]) -> Arm:
         s = _sample(arm, m)
         out[m.key] = ArmMetric(mean=s.mean, sd=s.sd, total=s.sum)
     return Arm(
-        group=arm.group, customers=arm.customers, exposed=arm.exposed,
-        exposures=arm.exposures, metrics=out,
+        group=arm.group,
+        customers=arm.customers,
+        exposed=arm.exposed,
+        exposures=arm.exposures,
+        metrics=out,
     )
 
 
 def _comparison(
     pilot: Pilot, metric: Metric, control: ArmAggregate, treatment: ArmAggregate
 ) -> ComparisonOut:
-    kind = "binary" if metric.kind == "binary" else "mean"
+    kind: MetricKind = "binary" if metric.kind == "binary" else "mean"
     c = compare(_sample(control, metric), _sample(treatment, metric), kind=kind, alpha=pilot.alpha)
     rate_t = treatment.exposed / treatment.customers if treatment.customers else 0.0
     rate_c = control.exposed / control.customers if control.customers else 0.0
@@ -126,8 +129,12 @@ def _srm(pilot: Pilot, agg: PilotAggregate) -> SrmOut:
     observed = {g: agg.arms[g].customers if g in agg.arms else 0 for g in shares}
     result = srm_check(list(observed.values()), list(shares.values()))
     return SrmOut(
-        p_value=result.p_value, chi2=result.chi2, ok=result.ok, message=result.message,
-        expected_shares=shares, observed=observed,
+        p_value=result.p_value,
+        chi2=result.chi2,
+        ok=result.ok,
+        message=result.message,
+        expected_shares=shares,
+        observed=observed,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Litestar, Request, Response
 from litestar.di import Provide
 from litestar.exceptions import ValidationException
+from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
@@ -41,8 +42,8 @@ def _validation_error(
     """Litestar's decode failures become 422 with msgspec's message naming the field."""
     problems = exc.extra if isinstance(exc.extra, list) else []
     messages = [
-        f"{p.get('message')}" + (f" (field {p['key']!r} in {p.get('source', 'body')})"
-                                 if p.get("key") else "")
+        f"{p.get('message')}"
+        + (f" (field {p['key']!r} in {p.get('source', 'body')})" if p.get("key") else "")
         for p in problems
         if isinstance(p, dict)
     ]
@@ -95,5 +96,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         ),
         request_max_body_size=settings.max_body_bytes,
         on_shutdown=[engine.dispose],
+        # Log our own errors without taking over the root logger of the host process.
+        logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="always"),
         debug=False,
     )

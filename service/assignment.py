@@ -20,18 +20,27 @@ The salt is the pilot's ``salt`` (its key unless set at creation).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import importlib
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-try:  # CPython's own SHA-256 avoids OpenSSL's per-object setup: ~1.5x faster on short inputs.
-    from _sha2 import sha256 as _sha256  # type: ignore[import-not-found]  # Python >= 3.12
-except ImportError:  # pragma: no cover - depends on the interpreter
+
+# CPython's own SHA-256 avoids OpenSSL's per-object setup: ~1.5x faster on short inputs, same
+# digest. It is ``_sha2`` from Python 3.12 and ``_sha256`` before; hashlib is the fallback.
+def _fast_sha256() -> Callable[[bytes], Any]:
     try:
-        from _sha256 import sha256 as _sha256  # type: ignore[import-not-found,no-redef]
-    except ImportError:
-        from hashlib import sha256 as _sha256  # type: ignore[assignment]
+        module = importlib.import_module("_sha2" if sys.version_info >= (3, 12) else "_sha256")
+    except ImportError:  # pragma: no cover - interpreter built without it
+        return hashlib.sha256
+    return getattr(module, "sha256", hashlib.sha256)
+
+
+_sha256 = _fast_sha256()
 
 __all__ = [
     "HOLDOUT",

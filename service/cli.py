@@ -53,8 +53,12 @@ def _demo(args: argparse.Namespace) -> int:
     from service.demo import run_demo
 
     return run_demo(
-        database=args.database, host=args.host, port=args.port, customers=args.customers,
-        keep_serving=not args.exit, seed=args.seed,
+        database=args.database,
+        host=args.host,
+        port=args.port,
+        customers=args.customers,
+        keep_serving=not args.exit,
+        seed=args.seed,
     )
 
 
@@ -74,8 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="serve on SQLite, run a simulated three-week pilot through the API"
     )
-    demo.add_argument("--database", default="pilotlift-demo.db",
-                      help="SQLite file for the demo (recreated on each run)")
+    demo.add_argument(
+        "--database",
+        default="pilotlift-demo.db",
+        help="SQLite file for the demo (recreated on each run)",
+    )
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     demo.add_argument("--customers", type=int, default=300_000)

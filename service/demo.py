@@ -49,8 +49,13 @@ def pilot_definition() -> dict[str, Any]:
             {"key": "orders", "event": "order", "kind": "binary"},
             {"key": "order_count", "event": "order", "kind": "count"},
             {"key": "revenue", "event": "order", "kind": "sum"},
-            {"key": "unsubscribes", "event": "unsubscribe", "kind": "binary",
-             "guardrail": True, "direction": "decrease"},
+            {
+                "key": "unsubscribes",
+                "event": "unsubscribe",
+                "kind": "binary",
+                "guardrail": True,
+                "direction": "decrease",
+            },
         ],
         "primary_metric": "orders",
         "min_lift": 0.06,
@@ -89,13 +94,19 @@ class PilotSimulation:
             assigned = self.start + timedelta(days=int(self.assign_day[i]))
             for j in range(counts[i]):
                 ts = assigned - timedelta(days=float(rng.uniform(0.01, 30)))
-                events.append(self._order(i, ts, f"hist-{i}-{j}"))
+                events.append(self._order(int(i), ts, f"hist-{i}-{j}"))
         return events
 
     def _order(self, i: int, ts: datetime, event_id: str) -> dict[str, Any]:
         value = round(float(self.rng.lognormal(mean=3.6, sigma=0.5)), 2)
-        return {"type": "conversion", "id": event_id, "customer_id": self.ids[i],
-                "event": "order", "ts": ts.isoformat(), "value": value}
+        return {
+            "type": "conversion",
+            "id": event_id,
+            "customer_id": self.ids[i],
+            "event": "order",
+            "ts": ts.isoformat(),
+            "value": value,
+        }
 
     def outcome_events(self, cohort: np.ndarray, groups: dict[str, str]) -> list[dict[str, Any]]:
         """Exposures and purchases after assignment of ``cohort``, given the service's groups."""
@@ -109,9 +120,15 @@ class PilotSimulation:
             if group in LIFT_ON_DELIVERED and rng.random() < DELIVERY_RATE:
                 self.delivered[i] = True
                 multiplier += LIFT_ON_DELIVERED[group]
-                events.append({"type": "exposure", "id": f"sms-{i}", "customer_id": cid,
-                               "experiment": PILOT_KEY,
-                               "ts": (assigned + timedelta(minutes=5)).isoformat()})
+                events.append(
+                    {
+                        "type": "exposure",
+                        "id": f"sms-{i}",
+                        "customer_id": cid,
+                        "experiment": PILOT_KEY,
+                        "ts": (assigned + timedelta(minutes=5)).isoformat(),
+                    }
+                )
             p = 1 - math.exp(-self.rate[i] * multiplier * CONVERSION_DAYS / 30)
             self.p_convert[i] = p
             if rng.random() < p:
@@ -119,8 +136,15 @@ class PilotSimulation:
                 events.append(self._order(i, ts, f"ord-{i}"))
             if self.delivered[i] and rng.random() < 0.004:
                 ts = assigned + timedelta(hours=float(rng.uniform(0.1, 48)))
-                events.append({"type": "conversion", "id": f"unsub-{i}", "customer_id": cid,
-                               "event": "unsubscribe", "ts": ts.isoformat()})
+                events.append(
+                    {
+                        "type": "conversion",
+                        "id": f"unsub-{i}",
+                        "customer_id": cid,
+                        "event": "unsubscribe",
+                        "ts": ts.isoformat(),
+                    }
+                )
         return events
 
     def true_relative_lift(self, groups: dict[str, str], variant: str) -> float:
@@ -150,8 +174,11 @@ def format_results(results: dict[str, Any], true_lift: dict[str, float] | None =
     for arm in results["arms"]:
         means = ", ".join(f"{k} {v['mean']:.4f}" for k, v in arm["metrics"].items())
         lines.append(f"{arm['group']:<10}{arm['customers']:>11,}{arm['exposed']:>10,}  {means}")
-    lines += ["", f"{'variant':<9}{'metric':<14}{'rel. lift':>10}  {'95% CI':<20}{'p':>9}"
-                  f"{'incremental':>13}  {'true lift' if true_lift else ''}"]
+    lines += [
+        "",
+        f"{'variant':<9}{'metric':<14}{'rel. lift':>10}  {'95% CI':<20}{'p':>9}"
+        f"{'incremental':>13}  {'true lift' if true_lift else ''}",
+    ]
     for c in results["comparisons"]:
         rel = "n/a" if c["relative_lift"] is None else f"{c['relative_lift']:+.1%}"
         p = "n/a" if c["p_value"] is None else f"{c['p_value']:.4f}"
@@ -168,11 +195,16 @@ def format_results(results: dict[str, Any], true_lift: dict[str, float] | None =
     rev = results["revenue"]
     if rev["incremental_revenue"] is not None:
         roi = rev["incremental_roi"]
-        lines += ["", f"Incremental revenue {rev['incremental_revenue']:,.0f}, cost"
-                      f" {rev['cost']:,.0f}, incremental ROI"
-                      f" {'n/a' if roi is None else f'{roi:+.2f}'}"]
+        lines += [
+            "",
+            f"Incremental revenue {rev['incremental_revenue']:,.0f}, cost"
+            f" {rev['cost']:,.0f}, incremental ROI"
+            f" {'n/a' if roi is None else f'{roi:+.2f}'}",
+        ]
     srm = results["srm"]
-    lines.append(f"Sample-ratio check: p = {srm['p_value']:.3f} ({'ok' if srm['ok'] else 'FAILED'})")
+    lines.append(
+        f"Sample-ratio check: p = {srm['p_value']:.3f} ({'ok' if srm['ok'] else 'FAILED'})"
+    )
     exposure = {c["variant"]: c["exposure_rate"] for c in results["comparisons"]}
     lines.append("Exposure rate: " + ", ".join(f"{k} {v:.1%}" for k, v in exposure.items()))
     for warning in results["warnings"]:
@@ -195,8 +227,7 @@ def _send_due(
     due = [e for e in pending if e["ts"] < cutoff]
     for start in range(0, len(due), 100_000):
         body = b"\n".join(json.dumps(e).encode() for e in due[start : start + 100_000])
-        _post(client, "/v1/events", content=body,
-              headers={"Content-Type": "application/x-ndjson"})
+        _post(client, "/v1/events", content=body, headers={"Content-Type": "application/x-ndjson"})
     return [e for e in pending if e["ts"] >= cutoff]
 
 
@@ -217,8 +248,11 @@ def drive(client: httpx.Client, clock: SimulatedClock, sim: PilotSimulation) -> 
         cohort = np.flatnonzero(sim.assign_day == day)
         ids = [sim.ids[i] for i in cohort.tolist()]
         for start in range(0, len(ids), 100_000):
-            answer = _post(client, f"/v1/experiments/{PILOT_KEY}/assignments",
-                           json={"customer_ids": ids[start : start + 100_000]})
+            answer = _post(
+                client,
+                f"/v1/experiments/{PILOT_KEY}/assignments",
+                json={"customer_ids": ids[start : start + 100_000]},
+            )
             groups.update({a["customer_id"]: a["group"] for a in answer["assignments"]})
         pending += sim.outcome_events(cohort, groups)
         clock.set(sim.start + timedelta(days=day + 1))
@@ -239,8 +273,11 @@ def run_demo(
     app = create_app(Settings(database_url=database, clock=clock))
     server = ThreadedServer(app, host, port or free_port(host))
     server.start()
-    print(f"pilotlift demo: serving on {server.url} (SQLite file {database});"
-          f" simulating {customers:,} customers over {DAYS} days...", flush=True)
+    print(
+        f"pilotlift demo: serving on {server.url} (SQLite file {database});"
+        f" simulating {customers:,} customers over {DAYS} days...",
+        flush=True,
+    )
     began = time.perf_counter()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     with httpx.Client(base_url=server.url, timeout=300) as client:
@@ -250,9 +287,12 @@ def run_demo(
     if not keep_serving:
         server.stop()
         return 0
-    print(f"\nStill serving: API docs at {server.url}/schema (Swagger UI at"
-          f" {server.url}/schema/swagger), results at"
-          f" {server.url}/v1/experiments/{PILOT_KEY}/results. Ctrl-C to stop.", flush=True)
+    print(
+        f"\nStill serving: API docs at {server.url}/schema (Swagger UI at"
+        f" {server.url}/schema/swagger), results at"
+        f" {server.url}/v1/experiments/{PILOT_KEY}/results. Ctrl-C to stop.",
+        flush=True,
+    )
     try:
         while server.thread.is_alive():
             server.thread.join(timeout=1)

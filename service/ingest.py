@@ -94,7 +94,7 @@ def decode_events(body: bytes, *, ndjson: bool) -> list[Event]:
             raw = _raw_batch_decoder.decode(body)
         except (msgspec.ValidationError, msgspec.DecodeError):
             raise InvalidInput(
-                f"The body must be a JSON object {{\"events\": [...]}}: {first}"
+                f'The body must be a JSON object {{"events": [...]}}: {first}'
             ) from first
         unknown = sorted(set(raw) - {"events"})
         if unknown or "events" not in raw:
@@ -110,17 +110,25 @@ def decode_events(body: bytes, *, ndjson: bool) -> list[Event]:
         return _decode_each(items)
 
 
-def _check_semantics(
-    events: Sequence[Event], pilot_ids: dict[str, int], latest: datetime
-) -> None:
+def _check_semantics(events: Sequence[Event], pilot_ids: dict[str, int], latest: datetime) -> None:
     problems: list[dict[str, Any]] = []
     for i, ev in enumerate(events):
         if ev.ts > latest:
-            problems.append({"index": i, "field": "ts",
-                             "message": f"{ev.ts.isoformat()} is more than 24 h in the future"})
+            problems.append(
+                {
+                    "index": i,
+                    "field": "ts",
+                    "message": f"{ev.ts.isoformat()} is more than 24 h in the future",
+                }
+            )
         if isinstance(ev, Exposure) and ev.experiment not in pilot_ids:
-            problems.append({"index": i, "field": "experiment",
-                             "message": f"no pilot with key {ev.experiment!r}"})
+            problems.append(
+                {
+                    "index": i,
+                    "field": "experiment",
+                    "message": f"no pilot with key {ev.experiment!r}",
+                }
+            )
     if problems:
         raise InvalidInput(
             f"{len(problems)} problem(s) in this batch; nothing from it was stored. Fix the"
@@ -151,7 +159,9 @@ def ingest_events(
         if isinstance(ev, Conversion):
             conversion_rows.append((ev.id, ev.customer_id, ev.event, to_us(ev.ts), ev.value, ev.id))
         else:
-            exposure_rows.append((ev.id, pilot_ids[ev.experiment], ev.customer_id, to_us(ev.ts), ev.id))
+            exposure_rows.append(
+                (ev.id, pilot_ids[ev.experiment], ev.customer_id, to_us(ev.ts), ev.id)
+            )
 
     with write_transaction(engine) as conn:
         p = param(conn)
@@ -164,7 +174,7 @@ def ingest_events(
                 f" SELECT {p}, {p}, {p}, {p}"
                 f" WHERE NOT EXISTS (SELECT 1 FROM conversions WHERE id = {p})"
                 " ON CONFLICT DO NOTHING",
-                exposure_rows,  # type: ignore[arg-type]
+                exposure_rows,
             )
             stored_exposures = max(cur.rowcount, 0)
         if conversion_rows:
@@ -173,7 +183,7 @@ def ingest_events(
                 f" SELECT {p}, {p}, {p}, {p}, {p}"
                 f" WHERE NOT EXISTS (SELECT 1 FROM exposures WHERE id = {p})"
                 " ON CONFLICT DO NOTHING",
-                conversion_rows,  # type: ignore[arg-type]
+                conversion_rows,
             )
             stored_conversions = max(cur.rowcount, 0)
     accepted = stored_exposures + stored_conversions

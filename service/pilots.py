@@ -59,7 +59,7 @@ class PilotRecord:
             variant_weights=tuple(v.weight for v in p.variants),
             traffic=p.traffic,
             layer=p.layer,
-            owned_buckets=tuple(tuple(r) for r in p.layer_buckets),  # type: ignore[misc]
+            owned_buckets=tuple((int(lo), int(hi)) for lo, hi in p.layer_buckets),
         )
 
 
@@ -132,7 +132,7 @@ def _layer_claims(conn: Connection, record: PilotRecord) -> list[tuple[int, int]
             pilots.c.id != record.id,
         )
     )
-    return [tuple(r) for row in rows for r in json.loads(row.layer_buckets)]  # type: ignore[misc]
+    return [tuple(r) for row in rows for r in json.loads(row.layer_buckets)]
 
 
 def _claim(conn: Connection, record: PilotRecord, traffic: float) -> str:
@@ -215,6 +215,12 @@ def conclude_pilot(engine: Engine, key: str, body: Conclusion, now: datetime) ->
         if load_pilot(conn, key).pilot.status == "running":
             extra["stopped_at"] = to_us(now)
     return _transition(
-        engine, key, ("running", "stopped"), "concluded",
-        concluded_at=to_us(now), decision=body.decision, decision_note=body.note, **extra,
+        engine,
+        key,
+        ("running", "stopped"),
+        "concluded",
+        concluded_at=to_us(now),
+        decision=body.decision,
+        decision_note=body.note,
+        **extra,
     )

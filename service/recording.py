@@ -57,7 +57,7 @@ def _insert_new(conn: Connection, rows: list[tuple[int, str, str, int, str]]) ->
     cursor = conn.exec_driver_sql(
         "INSERT INTO assignments (pilot_id, customer_id, grp, assigned_at, source)"
         f" VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING",
-        rows,  # type: ignore[arg-type]
+        rows,
     )
     return max(cursor.rowcount, 0)
 
@@ -105,8 +105,12 @@ def recorded_assignment(engine: Engine, key: str, customer_id: str) -> Recorded:
 def _check_import_groups(record: PilotRecord, items: Sequence[ImportedAssignment]) -> None:
     allowed = {"holdout", *(v.key for v in record.pilot.variants)}
     errors = [
-        {"index": i, "field": "group",
-         "message": f"{item.group!r} is not a group of this pilot ({', '.join(sorted(allowed))})"}
+        {
+            "index": i,
+            "field": "group",
+            "message": f"{item.group!r} is not a group of this pilot"
+            f" ({', '.join(sorted(allowed))})",
+        }
         for i, item in enumerate(items)
         if item.group not in allowed
     ]
@@ -114,9 +118,14 @@ def _check_import_groups(record: PilotRecord, items: Sequence[ImportedAssignment
     for i, item in enumerate(items):
         first = seen.setdefault(item.customer_id, i)
         if first != i and items[first].group != item.group:
-            errors.append({"index": i, "field": "customer_id",
-                           "message": f"customer {item.customer_id!r} appears at index {first}"
-                                      " with another group"})
+            errors.append(
+                {
+                    "index": i,
+                    "field": "customer_id",
+                    "message": f"customer {item.customer_id!r} appears at index {first}"
+                    " with another group",
+                }
+            )
     if errors:
         raise InvalidInput(
             f"{len(errors)} imported assignment(s) are invalid; nothing was imported.",
@@ -153,7 +162,5 @@ def import_assignments(
         ]
         imported = _insert_new(conn, rows)
         if imported and not record.has_imports:
-            conn.execute(
-                pilots.update().where(pilots.c.id == record.id).values(has_imports=True)
-            )
+            conn.execute(pilots.update().where(pilots.c.id == record.id).values(has_imports=True))
     return imported, len(items) - imported

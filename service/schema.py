@@ -24,6 +24,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 __all__ = [
+    "DEFAULT_METRICS",
     "Arm",
     "ArmMetric",
     "AssignmentImport",
@@ -35,7 +36,6 @@ __all__ = [
     "Conversion",
     "Costs",
     "CustomerAssignment",
-    "DEFAULT_METRICS",
     "Event",
     "EventBatch",
     "Exposure",
@@ -47,8 +47,8 @@ __all__ = [
     "PilotList",
     "PilotPatch",
     "RecordedAssignment",
-    "RevenueOut",
     "Results",
+    "RevenueOut",
     "SrmOut",
     "Variant",
 ]
@@ -125,15 +125,15 @@ def _check_design(
         raise ValueError(f"variants: keys must be unique, got {keys}")
     reserved = RESERVED_GROUPS.intersection(keys)
     if reserved:
-        raise ValueError(f"variants: {sorted(reserved)[0]!r} is a reserved group name, not a variant key")
+        raise ValueError(
+            f"variants: {sorted(reserved)[0]!r} is a reserved group name, not a variant key"
+        )
     mkeys = [m.key for m in metrics]
     if len(set(mkeys)) != len(mkeys):
         raise ValueError(f"metrics: keys must be unique, got {mkeys}")
     if primary_metric is not None and primary_metric not in mkeys:
         raise ValueError(f"primary_metric: {primary_metric!r} is not one of the metrics {mkeys}")
-    if primary_metric is not None and any(
-        m.guardrail for m in metrics if m.key == primary_metric
-    ):
+    if primary_metric is not None and any(m.guardrail for m in metrics if m.key == primary_metric):
         raise ValueError(f"primary_metric: {primary_metric!r} cannot be a guardrail")
 
 
@@ -180,11 +180,11 @@ class PilotPatch(Request):
     name: Name | UnsetType = UNSET
     channel: Label | UnsetType = UNSET
     hypothesis: Text | UnsetType = UNSET
-    owner: Annotated[str, Meta(max_length=200)] | None | UnsetType = UNSET
+    owner: Annotated[str, Meta(max_length=200)] | UnsetType | None = UNSET
     holdout_share: Share | UnsetType = UNSET
     variants: Annotated[list[Variant], Meta(min_length=1, max_length=20)] | UnsetType = UNSET
     traffic: Traffic | UnsetType = UNSET
-    layer: PilotKey | None | UnsetType = UNSET
+    layer: PilotKey | UnsetType | None = UNSET
     salt: Annotated[str, Meta(min_length=1, max_length=128)] | UnsetType = UNSET
     metrics: Annotated[list[Metric], Meta(min_length=1, max_length=50)] | UnsetType = UNSET
     primary_metric: PilotKey | UnsetType = UNSET
@@ -194,7 +194,7 @@ class PilotPatch(Request):
     attribution_window_days: Days | UnsetType = UNSET
     covariate_lookback_days: LookbackDays | UnsetType = UNSET
     planned_duration_days: Days | UnsetType = UNSET
-    costs: Costs | None | UnsetType = UNSET
+    costs: Costs | UnsetType | None = UNSET
 
 
 class Conclusion(Request):

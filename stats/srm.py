@@ -39,9 +39,13 @@ def srm_check(
     expected = [total * s / share_total for s in expected_shares]
     chi2, p_value = chisquare(list(observed), expected)
     ok = bool(p_value >= threshold)
-    message = None if ok else (
-        f"Sample ratio mismatch: the group sizes {list(observed)} are very unlikely under the"
-        f" configured split (p = {p_value:.2g}); check assignment and logging before reading"
-        " the lift."
+    message = (
+        None
+        if ok
+        else (
+            f"Sample ratio mismatch: the group sizes {list(observed)} are very unlikely under the"
+            f" configured split (p = {p_value:.2g}); check assignment and logging before reading"
+            " the lift."
+        )
     )
     return SrmResult(float(chi2), float(p_value), ok, message)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from litestar import Controller, get, post
 from litestar.status_codes import HTTP_200_OK
-from sqlalchemy import Engine
 
 from service import recording
+from service.controllers import EngineDep, SettingsDep
 from service.observability import ASSIGNMENTS_RECORDED, ASSIGNMENTS_SERVED
 from service.schema import (
     AssignmentImport,
@@ -16,7 +16,6 @@ from service.schema import (
     CustomerAssignment,
     RecordedAssignment,
 )
-from service.settings import Settings
 
 
 class AssignmentController(Controller):
@@ -25,7 +24,7 @@ class AssignmentController(Controller):
 
     @post("", operation_id="assignCustomers", status_code=HTTP_200_OK, sync_to_thread=True)
     def assign(
-        self, key: str, data: AssignmentRequest, engine: Engine, settings: Settings
+        self, key: str, data: AssignmentRequest, engine: EngineDep, settings: SettingsDep
     ) -> AssignmentResponse:
         """Groups for 1..100,000 customers; first assignments are recorded before answering."""
         pilot_key, groups, new = recording.assign_customers(
@@ -42,16 +41,21 @@ class AssignmentController(Controller):
         )
 
     @get("/{customer_id:str}", operation_id="getAssignment", sync_to_thread=True)
-    def lookup(self, key: str, customer_id: str, engine: Engine) -> RecordedAssignment:
+    def lookup(self, key: str, customer_id: str, engine: EngineDep) -> RecordedAssignment:
         """The recorded group and first assignment time of one customer, or 404."""
         rec = recording.recorded_assignment(engine, key, customer_id)
         return RecordedAssignment(
-            experiment=key, customer_id=rec.customer_id, group=rec.group,
-            assigned_at=rec.assigned_at, source=rec.source,  # type: ignore[arg-type]
+            experiment=key,
+            customer_id=rec.customer_id,
+            group=rec.group,
+            assigned_at=rec.assigned_at,
+            source=rec.source,  # type: ignore[arg-type]
         )
 
     @post("/import", operation_id="importAssignments", status_code=HTTP_200_OK, sync_to_thread=True)
-    def import_(self, key: str, data: AssignmentImport, engine: Engine) -> AssignmentImportResult:
+    def import_(
+        self, key: str, data: AssignmentImport, engine: EngineDep
+    ) -> AssignmentImportResult:
         """Record assignments made elsewhere; a clash with a recorded group rejects the batch."""
         imported, unchanged = recording.import_assignments(engine, key, data.assignments)
         ASSIGNMENTS_RECORDED.inc(imported)

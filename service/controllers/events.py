@@ -7,13 +7,12 @@ from datetime import timedelta
 from litestar import Request, post
 from litestar.concurrency import sync_to_thread
 from litestar.status_codes import HTTP_200_OK
-from sqlalchemy import Engine
 
+from service.controllers import EngineDep, SettingsDep
 from service.errors import UnsupportedMedia
 from service.ingest import decode_events, ingest_events
 from service.observability import EVENTS_DUPLICATE, EVENTS_INGESTED
 from service.schema import IngestResult
-from service.settings import Settings
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 
@@ -24,7 +23,7 @@ NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl
     status_code=HTTP_200_OK,
     tags=["events"],
 )
-async def ingest(request: Request, engine: Engine, settings: Settings) -> IngestResult:
+async def ingest(request: Request, engine: EngineDep, settings: SettingsDep) -> IngestResult:
     """Store a batch of events: ``{"events": [...]}`` as JSON, or one event per line with
     ``Content-Type: application/x-ndjson``. Any invalid event rejects the whole batch (422
     naming each index and field). Answers only after the batch is durably stored."""
@@ -39,7 +38,9 @@ async def ingest(request: Request, engine: Engine, settings: Settings) -> Ingest
     def work() -> IngestResult:
         events = decode_events(body, ndjson=media in NDJSON_TYPES)
         outcome = ingest_events(
-            engine, events, settings.clock(),
+            engine,
+            events,
+            settings.clock(),
             max_future=timedelta(hours=settings.max_future_skew_hours),
         )
         EVENTS_INGESTED.labels("exposure").inc(outcome.exposures)

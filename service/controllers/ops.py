@@ -5,9 +5,9 @@ from __future__ import annotations
 from litestar import get
 from litestar.response import Response
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
-from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from service.controllers import EngineDep
 from service.storage.db import ping
 
 
@@ -18,7 +18,7 @@ def health() -> dict[str, str]:
 
 
 @get("/ready", operation_id="ready", tags=["operations"], sync_to_thread=True)
-def ready(engine: Engine) -> Response[dict[str, str]]:
+def ready(engine: EngineDep) -> Response[dict[str, str]]:
     """Storage is reachable."""
     try:
         ping(engine)

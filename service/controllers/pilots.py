@@ -6,11 +6,10 @@ from typing import Literal
 
 from litestar import Controller, get, patch, post
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
-from sqlalchemy import Engine
 
 from service import pilots
+from service.controllers import EngineDep, SettingsDep
 from service.schema import Conclusion, Pilot, PilotCreate, PilotList, PilotPatch
-from service.settings import Settings
 
 
 class PilotController(Controller):
@@ -18,38 +17,49 @@ class PilotController(Controller):
     tags = ["pilots"]
 
     @post("", operation_id="createPilot", status_code=HTTP_201_CREATED, sync_to_thread=True)
-    def create(self, data: PilotCreate, engine: Engine, settings: Settings) -> Pilot:
+    def create(self, data: PilotCreate, engine: EngineDep, settings: SettingsDep) -> Pilot:
         """Create a pilot in ``draft``."""
         return pilots.create_pilot(engine, data, settings.clock())
 
     @get("", operation_id="listPilots", sync_to_thread=True)
     def list(
-        self, engine: Engine, status: Literal["draft", "running", "stopped", "concluded"] | None = None
+        self,
+        engine: EngineDep,
+        status: Literal["draft", "running", "stopped", "concluded"] | None = None,
     ) -> PilotList:
         """Every pilot, oldest first; optionally only those in one status."""
         return PilotList(experiments=pilots.list_pilots(engine, status))
 
     @get("/{key:str}", operation_id="getPilot", sync_to_thread=True)
-    def get(self, key: str, engine: Engine) -> Pilot:
+    def get(self, key: str, engine: EngineDep) -> Pilot:
         """One pilot with its design and lifecycle."""
         return pilots.get_pilot(engine, key).pilot
 
     @patch("/{key:str}", operation_id="patchPilot", sync_to_thread=True)
-    def patch(self, key: str, data: PilotPatch, engine: Engine, settings: Settings) -> Pilot:
+    def patch(self, key: str, data: PilotPatch, engine: EngineDep, settings: SettingsDep) -> Pilot:
         """Change a pilot; after start only descriptive fields, costs and a traffic increase."""
         return pilots.patch_pilot(engine, key, data, settings.clock())
 
-    @post("/{key:str}/start", operation_id="startPilot", status_code=HTTP_200_OK, sync_to_thread=True)
-    def start(self, key: str, engine: Engine, settings: Settings) -> Pilot:
+    @post(
+        "/{key:str}/start", operation_id="startPilot", status_code=HTTP_200_OK, sync_to_thread=True
+    )
+    def start(self, key: str, engine: EngineDep, settings: SettingsDep) -> Pilot:
         """``draft → running``: freezes the design and begins assigning."""
         return pilots.start_pilot(engine, key, settings.clock())
 
     @post("/{key:str}/stop", operation_id="stopPilot", status_code=HTTP_200_OK, sync_to_thread=True)
-    def stop(self, key: str, engine: Engine, settings: Settings) -> Pilot:
+    def stop(self, key: str, engine: EngineDep, settings: SettingsDep) -> Pilot:
         """``running → stopped``: no more assignments; analysis turns fixed-horizon."""
         return pilots.stop_pilot(engine, key, settings.clock())
 
-    @post("/{key:str}/conclude", operation_id="concludePilot", status_code=HTTP_200_OK, sync_to_thread=True)
-    def conclude(self, key: str, data: Conclusion, engine: Engine, settings: Settings) -> Pilot:
+    @post(
+        "/{key:str}/conclude",
+        operation_id="concludePilot",
+        status_code=HTTP_200_OK,
+        sync_to_thread=True,
+    )
+    def conclude(
+        self, key: str, data: Conclusion, engine: EngineDep, settings: SettingsDep
+    ) -> Pilot:
         """``running|stopped → concluded`` with the final decision and a note."""
         return pilots.conclude_pilot(engine, key, data, settings.clock())

@@ -7,12 +7,11 @@ from typing import Literal
 
 from litestar import get
 from litestar.params import Parameter
-from sqlalchemy import Engine
 
 from service.analysis import compute_results
+from service.controllers import EngineDep, SettingsDep
 from service.errors import InvalidInput
 from service.schema import Results
-from service.settings import Settings
 
 
 @get(
@@ -23,8 +22,8 @@ from service.settings import Settings
 )
 def results(
     key: str,
-    engine: Engine,
-    settings: Settings,
+    engine: EngineDep,
+    settings: SettingsDep,
     as_of: datetime | None = Parameter(default=None, description="RFC 3339; default now"),
     method: Literal["fixed", "sequential"] | None = None,
     cuped: bool = True,

@@ -62,9 +62,7 @@ def _metric_query(metrics: Sequence[Metric]) -> str:
     for i, m in enumerate(metrics):
         inner.append(f"{_value_expr(m.kind, f'e{i}', in_window)} AS y{i}")
         inner.append(f"{_value_expr(m.kind, f'e{i}', before)} AS x{i}")
-        outer.append(
-            f"SUM(y{i}), SUM(y{i} * y{i}), SUM(x{i}), SUM(x{i} * x{i}), SUM(x{i} * y{i})"
-        )
+        outer.append(f"SUM(y{i}), SUM(y{i} * y{i}), SUM(x{i}), SUM(x{i} * x{i}), SUM(x{i} * y{i})")
     events = ", ".join(f":e{i}" for i in range(len(metrics)))
     return f"""
         SELECT grp, {", ".join(outer)}
@@ -94,9 +92,7 @@ def aggregate_pilot(
     lookback_us: int,
     as_of_us: int,
 ) -> PilotAggregate:
-    arms = {
-        g: ArmAggregate(g, metrics={m.key: MetricSums() for m in metrics}) for g in groups
-    }
+    arms = {g: ArmAggregate(g, metrics={m.key: MetricSums() for m in metrics}) for g in groups}
     params = {"pilot_id": pilot_id, "as_of": as_of_us}
 
     def arm(group: str) -> ArmAggregate:
@@ -137,7 +133,7 @@ def aggregate_pilot(
     )
 
     if metrics:
-        metric_params = dict(params, window=window_us, lookback=lookback_us)
+        metric_params: dict[str, object] = dict(params, window=window_us, lookback=lookback_us)
         metric_params.update({f"e{i}": m.event for i, m in enumerate(metrics)})
         for row in conn.execute(text(_metric_query(metrics)), metric_params):
             target = arm(row[0])

@@ -24,7 +24,8 @@ def independent_unit(text: str) -> float:
 def readme_vectors() -> list[tuple[str, float, str, float, str]]:
     rows = re.findall(
         r"^\| `([^`]+)` \| ([0-9.]+) \| (\w+) \| ([0-9.]+) \| (\w+) \|$",
-        README.read_text(encoding="utf-8"), flags=re.M,
+        README.read_text(encoding="utf-8"),
+        flags=re.M,
     )
     return [(c, float(u), g, float(t), g2) for c, u, g, t, g2 in rows]
 

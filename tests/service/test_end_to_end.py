@@ -28,19 +28,26 @@ def ndjson(events: list[dict[str, Any]]) -> bytes:
 
 
 def post_ndjson(client: httpx.Client, events: list[dict[str, Any]]) -> httpx.Response:
-    return client.post("/v1/events", content=ndjson(events),
-                       headers={"Content-Type": "application/x-ndjson"})
+    return client.post(
+        "/v1/events", content=ndjson(events), headers={"Content-Type": "application/x-ndjson"}
+    )
 
 
 @pytest.fixture(scope="module")
 def pilot(client: httpx.Client) -> dict[str, Any]:
     """Create, start, assign, expose and convert; return what the campaign tool knows."""
     body = {
-        "key": KEY, "name": "SMS e2e", "channel": "sms", "holdout_share": 0.5,
+        "key": KEY,
+        "name": "SMS e2e",
+        "channel": "sms",
+        "holdout_share": 0.5,
         "variants": [{"key": "sms"}],
-        "metrics": [{"key": "orders", "event": "order", "kind": "binary"},
-                    {"key": "revenue", "event": "order", "kind": "sum"}],
-        "min_lift": 0.05, "attribution_window_days": 7,
+        "metrics": [
+            {"key": "orders", "event": "order", "kind": "binary"},
+            {"key": "revenue", "event": "order", "kind": "sum"},
+        ],
+        "min_lift": 0.05,
+        "attribution_window_days": 7,
         "costs": {"per_exposure": 0.05, "fixed": 100.0},
     }
     assert client.post("/v1/experiments", json=body).status_code == 201
@@ -54,19 +61,34 @@ def pilot(client: httpx.Client) -> dict[str, Any]:
     ts = (NOW + timedelta(minutes=1)).isoformat()
     exposures = [
         {"id": f"x-{c}", "type": "exposure", "customer_id": c, "experiment": KEY, "ts": ts}
-        for c in ids if groups[c] == "sms" and rng.random() < 0.95
+        for c in ids
+        if groups[c] == "sms" and rng.random() < 0.95
     ]
     conversions = []
     for c in ids:
         p = P_VARIANT if groups[c] == "sms" else P_HOLDOUT
         if rng.random() < p:
-            conversions.append({"id": f"o-{c}", "type": "conversion", "customer_id": c,
-                                "event": "order", "ts": ts, "value": 40.0})
+            conversions.append(
+                {
+                    "id": f"o-{c}",
+                    "type": "conversion",
+                    "customer_id": c,
+                    "event": "order",
+                    "ts": ts,
+                    "value": 40.0,
+                }
+            )
     events = exposures + conversions
     first = post_ndjson(client, events)
     assert first.status_code == 200, first.text
-    return {"ids": ids, "groups": groups, "events": events, "first": first.json(),
-            "exposures": len(exposures), "conversions": conversions}
+    return {
+        "ids": ids,
+        "groups": groups,
+        "events": events,
+        "first": first.json(),
+        "exposures": len(exposures),
+        "conversions": conversions,
+    }
 
 
 def results(client: httpx.Client) -> dict[str, Any]:
@@ -105,7 +127,8 @@ def test_true_lift_lies_inside_the_interval(client: httpx.Client, pilot: dict[st
     assert orders["significant"] and orders["p_value"] < 0.05
     assert orders["exposure_rate"] == pytest.approx(0.95, abs=0.01)
     assert orders["lift_among_exposed"] == pytest.approx(
-        orders["absolute_lift"] / orders["exposure_rate"])
+        orders["absolute_lift"] / orders["exposure_rate"]
+    )
 
 
 def test_group_shares_pass_the_srm_check(client: httpx.Client, pilot: dict[str, Any]) -> None:
@@ -125,12 +148,38 @@ def test_repeating_a_batch_stores_nothing_new(client: httpx.Client, pilot: dict[
 
 def test_a_bad_event_rejects_the_whole_batch(client: httpx.Client, pilot: dict[str, Any]) -> None:
     ts = (NOW + timedelta(minutes=2)).isoformat()
-    good = [{"id": f"late-{i}", "type": "conversion", "customer_id": f"cust-{i}",
-             "event": "order", "ts": ts, "value": 5.0} for i in range(10)]
-    bad = [*good[:4], {"id": "bad-1", "type": "conversion", "customer_id": "cust-1",
-                       "event": "order", "ts": "2026-11-20 10:00"}, *good[4:]]
-    future = [*good, {"id": "bad-2", "type": "exposure", "customer_id": "cust-2",
-                      "experiment": KEY, "ts": (NOW + timedelta(days=3)).isoformat()}]
+    good = [
+        {
+            "id": f"late-{i}",
+            "type": "conversion",
+            "customer_id": f"cust-{i}",
+            "event": "order",
+            "ts": ts,
+            "value": 5.0,
+        }
+        for i in range(10)
+    ]
+    bad = [
+        *good[:4],
+        {
+            "id": "bad-1",
+            "type": "conversion",
+            "customer_id": "cust-1",
+            "event": "order",
+            "ts": "2026-11-20 10:00",
+        },
+        *good[4:],
+    ]
+    future = [
+        *good,
+        {
+            "id": "bad-2",
+            "type": "exposure",
+            "customer_id": "cust-2",
+            "experiment": KEY,
+            "ts": (NOW + timedelta(days=3)).isoformat(),
+        },
+    ]
     for batch, index, field in ((bad, 4, "ts"), (future, 10, "ts")):
         r = post_ndjson(client, batch)
         assert r.status_code == 422
@@ -141,15 +190,22 @@ def test_a_bad_event_rejects_the_whole_batch(client: httpx.Client, pilot: dict[s
     assert post_ndjson(client, good).json() == {"accepted": 10, "duplicates": 0}
 
 
-def test_forbidden_changes_to_a_running_pilot_get_409(client: httpx.Client, pilot: dict[str, Any]) -> None:
-    for change in ({"holdout_share": 0.2}, {"variants": [{"key": "other"}]},
-                   {"metrics": [{"key": "m", "event": "order", "kind": "count"}]},
-                   {"attribution_window_days": 30}, {"traffic": 0.5}):
+def test_forbidden_changes_to_a_running_pilot_get_409(
+    client: httpx.Client, pilot: dict[str, Any]
+) -> None:
+    for change in (
+        {"holdout_share": 0.2},
+        {"variants": [{"key": "other"}]},
+        {"metrics": [{"key": "m", "event": "order", "kind": "count"}]},
+        {"attribution_window_days": 30},
+        {"traffic": 0.5},
+    ):
         r = client.patch(f"/v1/experiments/{KEY}", json=change)
         assert r.status_code == 409, change
         assert "cannot change" in r.json()["detail"] or "only increase" in r.json()["detail"]
-    ok = client.patch(f"/v1/experiments/{KEY}", json={"name": "SMS e2e, renamed",
-                                                      "costs": {"per_exposure": 0.05}})
+    ok = client.patch(
+        f"/v1/experiments/{KEY}", json={"name": "SMS e2e, renamed", "costs": {"per_exposure": 0.05}}
+    )
     assert ok.status_code == 200 and ok.json()["name"] == "SMS e2e, renamed"
     assert client.post(f"/v1/experiments/{KEY}/start").status_code == 409
 
@@ -160,8 +216,11 @@ def test_a_restart_changes_no_ones_group(
     before = client.get(f"/v1/experiments/{KEY}/assignments/cust-7").json()
     server.restart()
     with httpx.Client(base_url=server.url, timeout=120) as fresh:
-        again = fresh.post(f"/v1/experiments/{KEY}/assignments",
-                           json={"customer_ids": pilot["ids"]})
-        assert {a["customer_id"]: a["group"] for a in again.json()["assignments"]} == pilot["groups"]
+        again = fresh.post(
+            f"/v1/experiments/{KEY}/assignments", json={"customer_ids": pilot["ids"]}
+        )
+        assert {a["customer_id"]: a["group"] for a in again.json()["assignments"]} == pilot[
+            "groups"
+        ]
         after = fresh.get(f"/v1/experiments/{KEY}/assignments/cust-7").json()
     assert after == before  # same group, same first assigned_at

@@ -47,7 +47,8 @@ def test_binary_matches_statsmodels_welch(conv_c: int, n_c: int, conv_t: int, n_
     # At pilot sizes the two-proportion Wald z-test tells the same story.
     if n_c >= 10_000:
         wald = sm_proportion.test_proportions_2indep(
-            conv_t, n_t, conv_c, n_c, method="wald", compare="diff", correction=False)
+            conv_t, n_t, conv_c, n_c, method="wald", compare="diff", correction=False
+        )
         assert c.p_value == pytest.approx(wald.pvalue, rel=1e-3)
 
 
@@ -72,8 +73,9 @@ def test_relative_lift_delta_method_by_hand() -> None:
     var = vt / (mc**2 * 20_000) + vc * mt**2 / (mc**4 * 20_000)
     z = sps.norm.ppf(0.975)
     assert c.relative_lift == pytest.approx(0.12, abs=1e-12)
-    assert c.relative_ci == pytest.approx((0.12 - z * math.sqrt(var), 0.12 + z * math.sqrt(var)),
-                                          abs=1e-9)
+    assert c.relative_ci == pytest.approx(
+        (0.12 - z * math.sqrt(var), 0.12 + z * math.sqrt(var)), abs=1e-9
+    )
 
 
 def test_degenerate_cases_return_a_status_not_an_error() -> None:
