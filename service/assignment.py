@@ -5,8 +5,9 @@ The rule (documented with test vectors in the README):
 * ``unit(text) = (first 8 bytes of SHA-256(utf-8(text)) as a big-endian uint64 >> 11) / 2**53``,
   a float in ``[0, 1)`` that is exact in IEEE-754 doubles, so every language agrees.
 * **Traffic gate** (pilot without a layer): the customer is in the pilot when
-  ``unit(salt + ":traffic:" + customer_id) < traffic``. The gate uses its own hash so raising
-  ``traffic`` only adds customers and never changes anyone's group.
+  ``gate(salt + ":" + customer_id) < traffic``, where ``gate`` reads bytes 8..15 of the same
+  digest the way ``unit`` reads bytes 0..7. The two words are independent, so raising
+  ``traffic`` only adds customers and never changes anyone's group, and one hash serves both.
 * **Layer gate** (pilot in a mutual-exclusion layer): the layer has 10,000 buckets,
   ``bucket = floor(unit("layer:" + layer + ":" + customer_id) * 10000)``. A running pilot owns a
   set of buckets (claimed at start and when its traffic rises, never taken from another running
@@ -49,6 +50,7 @@ __all__ = [
     "AssignmentRule",
     "bucket_ranges",
     "claim_buckets",
+    "gate_values",
     "layer_buckets",
     "unit_values",
 ]
@@ -59,12 +61,25 @@ LAYER_BUCKETS = 10_000
 _TWO_53 = float(2**53)
 
 
-def unit_values(prefix: str, customer_ids: Sequence[str]) -> np.ndarray:
-    """``unit(prefix + id)`` for every id, as a float64 array in ``[0, 1)``."""
+def _digest_words(prefix: str, customer_ids: Sequence[str]) -> np.ndarray:
+    """The four big-endian uint64 words of SHA-256(prefix + id), one row per id."""
     p = prefix.encode()
     raw = b"".join([_sha256(p + cid.encode()).digest() for cid in customer_ids])
-    words = np.frombuffer(raw, dtype=">u8")[::4]  # first 8 bytes of each 32-byte digest
+    return np.frombuffer(raw, dtype=">u8").reshape(-1, 4)
+
+
+def _to_unit(words: np.ndarray) -> np.ndarray:
     return (words >> np.uint64(11)).astype(np.float64) / _TWO_53
+
+
+def unit_values(prefix: str, customer_ids: Sequence[str]) -> np.ndarray:
+    """``unit(prefix + id)`` for every id, as a float64 array in ``[0, 1)``."""
+    return _to_unit(_digest_words(prefix, customer_ids)[:, 0])
+
+
+def gate_values(prefix: str, customer_ids: Sequence[str]) -> np.ndarray:
+    """``gate(prefix + id)``: bytes 8..15 of the digest, mapped like :func:`unit_values`."""
+    return _to_unit(_digest_words(prefix, customer_ids)[:, 1])
 
 
 def layer_buckets(layer: str, customer_ids: Sequence[str]) -> np.ndarray:
@@ -96,22 +111,25 @@ class AssignmentRule:
         edges[-1] = 1.0
         return np.concatenate(([self.holdout_share], edges))
 
-    def in_pilot(self, customer_ids: Sequence[str]) -> np.ndarray:
-        """Boolean mask: which customers pass the traffic (or layer) gate."""
+    def _in_pilot(self, customer_ids: Sequence[str], words: np.ndarray) -> np.ndarray:
         if self.layer is None:
             if self.traffic >= 1.0:
                 return np.ones(len(customer_ids), dtype=bool)
-            return unit_values(f"{self.salt}:traffic:", customer_ids) < self.traffic
+            return _to_unit(words[:, 1]) < self.traffic
         owned = np.zeros(LAYER_BUCKETS, dtype=bool)
         for lo, hi in self.owned_buckets:
             owned[lo:hi] = True
         return owned[layer_buckets(self.layer, customer_ids)]
 
+    def in_pilot(self, customer_ids: Sequence[str]) -> np.ndarray:
+        """Boolean mask: which customers pass the traffic (or layer) gate."""
+        return self._in_pilot(customer_ids, _digest_words(f"{self.salt}:", customer_ids))
+
     def group_codes(self, customer_ids: Sequence[str]) -> np.ndarray:
         """Group code of every customer (index into :attr:`groups`)."""
-        u = unit_values(f"{self.salt}:", customer_ids)
-        codes = np.searchsorted(self.boundaries(), u, side="right")
-        codes[~self.in_pilot(customer_ids)] = len(self.variant_keys) + 1
+        words = _digest_words(f"{self.salt}:", customer_ids)
+        codes = np.searchsorted(self.boundaries(), _to_unit(words[:, 0]), side="right")
+        codes[~self._in_pilot(customer_ids, words)] = len(self.variant_keys) + 1
         return codes
 
     def assign(self, customer_ids: Sequence[str]) -> list[str]:

@@ -50,6 +50,9 @@ assignments = Table(
     Column("grp", String(64), nullable=False),
     Column("assigned_at", BigInteger, nullable=False),
     Column("source", String(8), nullable=False),  # "hash" or "import"
+    Index(
+        "ix_assignments_pilot_customer_group_time", "pilot_id", "customer_id", "grp", "assigned_at"
+    ),
 )
 
 exposures = Table(
@@ -70,5 +73,5 @@ conversions = Table(
     Column("event", String(64), nullable=False),
     Column("ts", BigInteger, nullable=False),
     Column("value", Float, nullable=False),
-    Index("ix_conversions_customer_event_ts", "customer_id", "event", "ts"),
+    Index("ix_conversions_customer_event_ts_value", "customer_id", "event", "ts", "value"),
 )

@@ -15,10 +15,11 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 SALT = "sms-winback-w48"
 
 
-def independent_unit(text: str) -> float:
+def independent_unit(text: str, word: int = 0) -> float:
     """The documented rule, written again without the service's code."""
-    word = int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
-    return (word >> 11) / 2**53
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    value = int.from_bytes(digest[8 * word : 8 * word + 8], "big")
+    return (value >> 11) / 2**53
 
 
 def readme_vectors() -> list[tuple[str, float, str, float, str]]:
@@ -45,7 +46,7 @@ def test_readme_has_at_least_ten_vectors_covering_every_group() -> None:
 def test_readme_vector(vector: tuple[str, float, str, float, str]) -> None:
     customer, unit, group, traffic_unit, group_half = vector
     assert independent_unit(f"{SALT}:{customer}") == pytest.approx(unit, abs=1e-16)
-    assert independent_unit(f"{SALT}:traffic:{customer}") == pytest.approx(traffic_unit, abs=1e-16)
+    assert independent_unit(f"{SALT}:{customer}", word=1) == pytest.approx(traffic_unit, abs=1e-16)
     assert rule().assign([customer]) == [group]
     assert rule(0.5).assign([customer]) == [group_half]
 
