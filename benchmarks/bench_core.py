@@ -26,8 +26,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.assignment import AssignmentRule  # noqa: E402
-from tests.conftest import ServerProcess  # noqa: E402
+from service.assignment import AssignmentRule
+from tests.conftest import ServerProcess
 
 KEY = "bench"
 

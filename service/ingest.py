@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from service.errors import InvalidInput
 from service.schema import Conversion, Event, EventBatch, Exposure
@@ -137,6 +137,18 @@ def _check_semantics(events: Sequence[Event], pilot_ids: dict[str, int], latest:
         )
 
 
+def _stored_ids(conn: Connection, table: str, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are already stored in ``table`` (``exposures`` or ``conversions``)."""
+    found: set[str] = set()
+    p = param(conn)
+    for part in chunks(ids):
+        rows = conn.exec_driver_sql(
+            f"SELECT id FROM {table} WHERE id IN ({', '.join([p] * len(part))})", tuple(part)
+        )
+        found.update(i for (i,) in rows)
+    return found
+
+
 def ingest_events(
     engine: Engine, events: Sequence[Event], now: datetime, *, max_future: timedelta
 ) -> IngestOutcome:
@@ -157,22 +169,23 @@ def ingest_events(
             continue
         seen.add(ev.id)
         if isinstance(ev, Conversion):
-            conversion_rows.append((ev.id, ev.customer_id, ev.event, to_us(ev.ts), ev.value, ev.id))
+            conversion_rows.append((ev.id, ev.customer_id, ev.event, to_us(ev.ts), ev.value))
         else:
-            exposure_rows.append(
-                (ev.id, pilot_ids[ev.experiment], ev.customer_id, to_us(ev.ts), ev.id)
-            )
+            exposure_rows.append((ev.id, pilot_ids[ev.experiment], ev.customer_id, to_us(ev.ts)))
 
     with write_transaction(engine) as conn:
         p = param(conn)
-        # An id already stored in the *other* table is a duplicate too (ids are unique across
-        # all events), hence the NOT EXISTS guard next to the primary-key conflict.
+        # Ids are unique across all events: an id already stored in the *other* table is a
+        # duplicate too. One batched lookup per table is much cheaper than a NOT EXISTS probe
+        # per inserted row; the write lock held by this transaction keeps it exact.
+        taken = _stored_ids(conn, "conversions", [r[0] for r in exposure_rows])
+        taken |= _stored_ids(conn, "exposures", [r[0] for r in conversion_rows])
+        exposure_rows = [r for r in exposure_rows if r[0] not in taken]
+        conversion_rows = [r for r in conversion_rows if r[0] not in taken]
         stored_exposures = stored_conversions = 0
         if exposure_rows:
             cur = conn.exec_driver_sql(
-                "INSERT INTO exposures (id, pilot_id, customer_id, ts)"
-                f" SELECT {p}, {p}, {p}, {p}"
-                f" WHERE NOT EXISTS (SELECT 1 FROM conversions WHERE id = {p})"
+                f"INSERT INTO exposures (id, pilot_id, customer_id, ts) VALUES ({p}, {p}, {p}, {p})"
                 " ON CONFLICT DO NOTHING",
                 exposure_rows,
             )
@@ -180,9 +193,7 @@ def ingest_events(
         if conversion_rows:
             cur = conn.exec_driver_sql(
                 "INSERT INTO conversions (id, customer_id, event, ts, value)"
-                f" SELECT {p}, {p}, {p}, {p}, {p}"
-                f" WHERE NOT EXISTS (SELECT 1 FROM exposures WHERE id = {p})"
-                " ON CONFLICT DO NOTHING",
+                f" VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING",
                 conversion_rows,
             )
             stored_conversions = max(cur.rowcount, 0)

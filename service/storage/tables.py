@@ -62,7 +62,7 @@ exposures = Table(
     Column("pilot_id", Integer, ForeignKey("pilots.id"), nullable=False),
     Column("customer_id", String(128), nullable=False),
     Column("ts", BigInteger, nullable=False),
-    Index("ix_exposures_pilot_customer", "pilot_id", "customer_id"),
+    Index("ix_exposures_pilot_customer_ts", "pilot_id", "customer_id", "ts"),
 )
 
 conversions = Table(

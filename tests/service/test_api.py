@@ -326,3 +326,79 @@ def test_operations_endpoints(running: TestClient[Any]) -> None:
     spec = running.get("/schema/openapi.json").json()
     assert {"/v1/experiments", "/v1/events", "/v1/experiments/{key}/results"} <= set(spec["paths"])
     assert running.get("/schema/swagger").status_code == 200
+
+
+def test_ids_are_unique_across_exposures_and_conversions(running: TestClient[Any]) -> None:
+    exposure = {
+        "id": "shared-1",
+        "type": "exposure",
+        "customer_id": "c1",
+        "experiment": "sms",
+        "ts": T0.isoformat(),
+    }
+    first = running.post("/v1/events", json={"events": [exposure, event(1, T0)]})
+    assert first.json() == {"accepted": 2, "duplicates": 0}
+    # The same ids with the other event type, plus a repeat inside one batch.
+    swapped = [
+        event(0, T0, id="shared-1"),
+        exposure | {"id": "e1"},
+        event(2, T0),
+        event(2, T0),
+    ]
+    assert running.post("/v1/events", json={"events": swapped}).json() == {
+        "accepted": 1,
+        "duplicates": 3,
+    }
+
+
+def test_per_arm_sums_for_every_metric_kind(running: TestClient[Any], db: str) -> None:
+    """Hand-computed sums for two customers in one arm: counts, exposures and covariates."""
+    ids = [f"k{i}" for i in range(40)]
+    groups = {
+        a["customer_id"]: a["group"]
+        for a in running.post("/v1/experiments/sms/assignments", json={"customer_ids": ids}).json()[
+            "assignments"
+        ]
+    }
+    arm = "sms_a"
+    c1, c2 = [c for c in ids if groups[c] == arm][:2]
+    day = timedelta(days=1)
+    events = [
+        event(1, T0 - 2 * day, customer_id=c1, value=4.0),  # pre-period
+        event(2, T0 - day, customer_id=c1, value=6.0),  # pre-period
+        event(3, T0 + day / 2, customer_id=c1, value=10.0),  # window
+        event(4, T0 + day / 3, customer_id=c2, value=1.0),  # window
+        event(5, T0 + day / 4, customer_id=c2, value=2.0),  # window
+        event(6, T0 + day / 4, customer_id=c2, event="visit"),  # another event: ignored
+    ]
+    exposures = [
+        {
+            "id": f"x{i}",
+            "type": "exposure",
+            "customer_id": c,
+            "experiment": "sms",
+            "ts": T0.isoformat(),
+        }
+        for i, c in enumerate([c1, c1, c2, "stranger"])
+    ]
+    assert running.post("/v1/events", json={"events": events + exposures}).status_code == 200
+    engine = create_storage_engine(db)
+    with read_transaction(engine) as conn:
+        pilot_id = conn.exec_driver_sql("SELECT id FROM pilots WHERE key = 'sms'").scalar_one()
+        agg = aggregate_pilot(
+            conn,
+            pilot_id,
+            ["holdout", "sms_a", "sms_b"],
+            [_metric("orders", "binary"), _metric("n", "count"), _metric("revenue", "sum")],
+            window_us=7 * US_PER_DAY,
+            lookback_us=10 * US_PER_DAY,
+            as_of_us=to_us(T0 + 2 * day),
+        )
+    a = agg.arms[arm]
+    in_arm = sum(1 for c in ids if groups[c] == arm)
+    assert (a.customers, a.exposed, a.exposures) == (in_arm, 2, 3)
+    # c1: y = (1, 1, 10), x = (1, 2, 10); c2: y = (1, 2, 3), x = (0, 0, 0)
+    assert a.metrics["orders"] == type(a.metrics["orders"])(2, 2, 1, 1, 1)
+    assert a.metrics["n"] == type(a.metrics["n"])(3, 5, 2, 4, 2)
+    assert a.metrics["revenue"] == type(a.metrics["revenue"])(13, 109, 10, 100, 100)
+    assert (agg.total_exposures, agg.unassigned_exposures) == (4, 1)

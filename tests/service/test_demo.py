@@ -10,9 +10,23 @@ from pathlib import Path
 
 def test_demo_runs_a_simulated_pilot_and_prints_results(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "service.cli", "demo", "--exit", "--port", "0",
-         "--customers", "20000", "--database", str(tmp_path / "demo.db")],
-        capture_output=True, text=True, timeout=600, check=True,
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "demo",
+            "--exit",
+            "--port",
+            "0",
+            "--customers",
+            "20000",
+            "--database",
+            str(tmp_path / "demo.db"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
     ).stdout
     arms = dict(re.findall(r"^(holdout|sms_a|sms_b)\s+([\d,]+)", out, flags=re.M))
     sizes = {k: int(v.replace(",", "")) for k, v in arms.items()}
