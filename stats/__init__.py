@@ -1,19 +1,37 @@
 """Pure statistics for incremental lift on sufficient statistics. No I/O, no service imports."""
 
 from stats.comparison import Comparison, ComparisonStatus, MetricKind, compare
-from stats.money import Roi, incremental_roi, lift_among_exposed
+from stats.decision import Action, Decision, MetricEvidence, VariantEvidence, decide
+from stats.inference import Inference, Method, infer, sequential_rho2
+from stats.money import Roi, incremental_roi, lift_among_exposed, scale_interval
+from stats.multiple import holm
+from stats.planning import Plan, plan_pilot
 from stats.srm import SrmResult, srm_check
-from stats.sufficient import SampleMean
+from stats.sufficient import CovariateSample, SampleMean
 
 __all__ = [
+    "Action",
     "Comparison",
     "ComparisonStatus",
+    "CovariateSample",
+    "Decision",
+    "Inference",
+    "MetricEvidence",
     "MetricKind",
+    "Method",
+    "Plan",
     "Roi",
     "SampleMean",
     "SrmResult",
+    "VariantEvidence",
     "compare",
+    "decide",
+    "holm",
     "incremental_roi",
+    "infer",
     "lift_among_exposed",
+    "plan_pilot",
+    "scale_interval",
+    "sequential_rho2",
     "srm_check",
 ]

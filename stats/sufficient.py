@@ -1,7 +1,8 @@
 """Sufficient statistics of one arm and one metric.
 
-Everything in :mod:`stats` works on these three numbers per arm (``n``, ``Σy``, ``Σy²``) so that
-the service can aggregate in SQL and a warehouse can post the same sums to ``/v1/analyze``.
+Everything in :mod:`stats` works on these numbers per arm (``n``, ``Σy``, ``Σy²``, and for CUPED
+``Σx``, ``Σx²``, ``Σxy`` of the pre-period covariate) so that the service can aggregate in SQL
+and a warehouse can post the same sums to ``/v1/analyze``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["SampleMean"]
+__all__ = ["CovariateSample", "SampleMean"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,4 +54,39 @@ class SampleMean:
     def __add__(self, other: SampleMean) -> SampleMean:
         return SampleMean(
             self.n + other.n, self.sum + other.sum, self.sum_squares + other.sum_squares
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CovariateSample:
+    """An arm's outcome ``y`` with its pre-period covariate ``x`` over the same customers.
+
+    ``cross_sum`` is ``Σxy``. Customers without pre-period activity have ``x = 0``.
+    """
+
+    outcome: SampleMean
+    covariate: SampleMean
+    cross_sum: float
+
+    def __post_init__(self) -> None:
+        if self.outcome.n != self.covariate.n:
+            raise ValueError("outcome and covariate must cover the same customers")
+
+    @property
+    def n(self) -> int:
+        return self.outcome.n
+
+    @property
+    def covariance(self) -> float:
+        """Sample covariance of x and y (``ddof=1``)."""
+        n = self.n
+        if n < 2:
+            return 0.0
+        return (self.cross_sum - n * self.outcome.mean * self.covariate.mean) / (n - 1)
+
+    def __add__(self, other: CovariateSample) -> CovariateSample:
+        return CovariateSample(
+            self.outcome + other.outcome,
+            self.covariate + other.covariate,
+            self.cross_sum + other.cross_sum,
         )
