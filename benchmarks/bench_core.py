@@ -65,54 +65,88 @@ def main() -> None:
 
 def run(client: httpx.Client, n: int, n_events: int) -> None:
     pilot = {
-        "key": KEY, "name": "bench", "channel": "sms", "holdout_share": 0.1,
+        "key": KEY,
+        "name": "bench",
+        "channel": "sms",
+        "holdout_share": 0.1,
         "variants": [{"key": "a"}, {"key": "b"}],
-        "metrics": [{"key": "orders", "event": "order", "kind": "binary"},
-                    {"key": "order_count", "event": "order", "kind": "count"},
-                    {"key": "revenue", "event": "order", "kind": "sum"}],
-        "min_lift": 0.05, "costs": {"per_exposure": 0.01, "fixed": 100},
+        "metrics": [
+            {"key": "orders", "event": "order", "kind": "binary"},
+            {"key": "order_count", "event": "order", "kind": "count"},
+            {"key": "revenue", "event": "order", "kind": "sum"},
+        ],
+        "min_lift": 0.05,
+        "costs": {"per_exposure": 0.01, "fixed": 100},
     }
     client.post("/v1/experiments", json=pilot).raise_for_status()
     client.post(f"/v1/experiments/{KEY}/start").raise_for_status()
 
     ids = [f"customer-{i:08d}" for i in range(n)]
-    bodies = [json.dumps({"customer_ids": ids[s : s + 100_000]}).encode()
-              for s in range(0, n, 100_000)]
+    bodies = [
+        json.dumps({"customer_ids": ids[s : s + 100_000]}).encode() for s in range(0, n, 100_000)
+    ]
     start = time.perf_counter()
     groups: dict[str, str] = {}
     for body in bodies:
-        r = client.post(f"/v1/experiments/{KEY}/assignments", content=body,
-                        headers={"Content-Type": "application/json"})
+        r = client.post(
+            f"/v1/experiments/{KEY}/assignments",
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
         r.raise_for_status()
         groups.update((a["customer_id"], a["group"]) for a in r.json()["assignments"])
     elapsed = time.perf_counter() - start
-    print(f"2. HTTP batch assignment with recording: {n / elapsed:,.0f} ids/s"
-          f" ({n:,} new customers, 100k per request, {elapsed:.1f} s)")
+    print(
+        f"2. HTTP batch assignment with recording: {n / elapsed:,.0f} ids/s"
+        f" ({n:,} new customers, 100k per request, {elapsed:.1f} s)"
+    )
 
     rng = np.random.default_rng(1)
     now = datetime.now(UTC)
     lines: list[bytes] = []
     exposed = [c for c in ids if groups[c] in ("a", "b")][: int(n_events * 0.3)]
     for i, c in enumerate(exposed):
-        lines.append(json.dumps({"id": f"x{i}", "type": "exposure", "customer_id": c,
-                                 "experiment": KEY, "ts": now.isoformat()}).encode())
+        lines.append(
+            json.dumps(
+                {
+                    "id": f"x{i}",
+                    "type": "exposure",
+                    "customer_id": c,
+                    "experiment": KEY,
+                    "ts": now.isoformat(),
+                }
+            ).encode()
+        )
     buyers = rng.integers(0, n, size=n_events - len(lines))
     offsets = rng.uniform(-20, 0.5, size=len(buyers))  # pre-period and window purchases
     for i, (b, off) in enumerate(zip(buyers.tolist(), offsets.tolist())):
         ts = (now + timedelta(days=off)).isoformat()
-        lines.append(json.dumps({"id": f"o{i}", "type": "conversion", "customer_id": ids[b],
-                                 "event": "order", "ts": ts, "value": 30.0}).encode())
+        lines.append(
+            json.dumps(
+                {
+                    "id": f"o{i}",
+                    "type": "conversion",
+                    "customer_id": ids[b],
+                    "event": "order",
+                    "ts": ts,
+                    "value": 30.0,
+                }
+            ).encode()
+        )
     batches = [b"\n".join(lines[s : s + 100_000]) for s in range(0, len(lines), 100_000)]
     start = time.perf_counter()
     accepted = 0
     for body in batches:
-        r = client.post("/v1/events", content=body,
-                        headers={"Content-Type": "application/x-ndjson"})
+        r = client.post(
+            "/v1/events", content=body, headers={"Content-Type": "application/x-ndjson"}
+        )
         r.raise_for_status()
         accepted += r.json()["accepted"]
     elapsed = time.perf_counter() - start
-    print(f"3. NDJSON ingestion: {accepted / elapsed:,.0f} events/s"
-          f" ({accepted:,} events, 100k per request, {elapsed:.1f} s)")
+    print(
+        f"3. NDJSON ingestion: {accepted / elapsed:,.0f} events/s"
+        f" ({accepted:,} events, 100k per request, {elapsed:.1f} s)"
+    )
 
     as_of = (now + timedelta(days=1)).isoformat()
     times = []
@@ -122,8 +156,10 @@ def run(client: httpx.Client, n: int, n_events: int) -> None:
         r.raise_for_status()
         times.append(time.perf_counter() - start)
     customers = sum(a["customers"] for a in r.json()["arms"])
-    print(f"4. results latency: median {statistics.median(times):.2f} s, best {min(times):.2f} s"
-          f" ({customers:,} customers, {accepted:,} events, 3 metrics)")
+    print(
+        f"4. results latency: median {statistics.median(times):.2f} s, best {min(times):.2f} s"
+        f" ({customers:,} customers, {accepted:,} events, 3 metrics)"
+    )
 
 
 if __name__ == "__main__":

@@ -122,8 +122,15 @@ def check(response: httpx.Response) -> Any:
     return response.json()
 
 
+def fetch_results(client: httpx.Client, *, cuped: bool) -> dict[str, Any]:
+    """Fixed-horizon results (the pilot is over), with or without the CUPED adjustment."""
+    as_of = (CAMPAIGN + timedelta(days=15)).isoformat()
+    params = {"as_of": as_of, "method": "fixed", "cuped": str(cuped).lower()}
+    return check(client.get(f"/v1/experiments/{KEY}/results", params=params))  # type: ignore[no-any-return]
+
+
 def load_pilot(client: httpx.Client, rows: list[dict[str, str]]) -> dict[str, Any]:
-    """Create, import, send events; return the fixed-horizon results."""
+    """Create, import, send events; return the plain fixed-horizon results (no CUPED)."""
     check(client.post("/v1/experiments", json=PILOT))
     assignments = [
         {
@@ -141,10 +148,7 @@ def load_pilot(client: httpx.Client, rows: list[dict[str, str]]) -> dict[str, An
     for start in range(0, len(events), 100_000):
         check(client.post("/v1/events", json={"events": events[start : start + 100_000]}))
     check(client.post(f"/v1/experiments/{KEY}/stop"))
-    as_of = (CAMPAIGN + timedelta(days=15)).isoformat()
-    return check(
-        client.get(f"/v1/experiments/{KEY}/results", params={"as_of": as_of, "method": "fixed"})
-    )
+    return fetch_results(client, cuped=False)
 
 
 @contextmanager

@@ -14,11 +14,12 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from sqlalchemy import Engine
 
+from service.controllers.analyze import analyze, plan
 from service.controllers.assignments import AssignmentController
 from service.controllers.events import ingest
 from service.controllers.ops import health, ready
 from service.controllers.pilots import PilotController
-from service.controllers.results import results
+from service.controllers.results import results, timeseries
 from service.errors import PilotliftError
 from service.settings import Settings
 from service.storage.db import create_storage_engine, migrate
@@ -72,6 +73,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             AssignmentController,
             ingest,
             results,
+            timeseries,
+            analyze,
+            plan,
             health,
             ready,
             PrometheusEndpoint,

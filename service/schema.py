@@ -25,6 +25,9 @@ from msgspec import UNSET, Meta, UnsetType
 
 __all__ = [
     "DEFAULT_METRICS",
+    "AnalyzeArm",
+    "AnalyzeRequest",
+    "AnalyzeResponse",
     "Arm",
     "ArmMetric",
     "AssignmentImport",
@@ -36,6 +39,7 @@ __all__ = [
     "Conversion",
     "Costs",
     "CustomerAssignment",
+    "DecisionOut",
     "Event",
     "EventBatch",
     "Exposure",
@@ -46,10 +50,14 @@ __all__ = [
     "PilotCreate",
     "PilotList",
     "PilotPatch",
+    "PlanRequest",
+    "PlanResponse",
     "RecordedAssignment",
     "Results",
     "RevenueOut",
     "SrmOut",
+    "Timeseries",
+    "TimeseriesPoint",
     "Variant",
 ]
 
@@ -158,6 +166,7 @@ class PilotCreate(Request, kw_only=True):
     attribution_window_days: Days = 30
     covariate_lookback_days: LookbackDays = 30
     planned_duration_days: Days = 14
+    min_duration_days: Annotated[int, Meta(ge=0, le=3650)] = 7
     costs: Costs | None = None
 
     def __post_init__(self) -> None:
@@ -194,6 +203,7 @@ class PilotPatch(Request):
     attribution_window_days: Days | UnsetType = UNSET
     covariate_lookback_days: LookbackDays | UnsetType = UNSET
     planned_duration_days: Days | UnsetType = UNSET
+    min_duration_days: Annotated[int, Meta(ge=0, le=3650)] | UnsetType = UNSET
     costs: Costs | UnsetType | None = UNSET
 
 
@@ -226,6 +236,7 @@ class Pilot(Response, kw_only=True):
     planned_duration_days: int
     costs: Costs | None
     created_at: datetime
+    min_duration_days: int = 7
     started_at: datetime | None = None
     stopped_at: datetime | None = None
     concluded_at: datetime | None = None
@@ -345,12 +356,19 @@ class ComparisonOut(Response):
     relative_lift: float | None
     relative_ci: tuple[float, float] | None
     p_value: float | None
+    p_value_adjusted: float | None
     significant: bool
     cuped: bool
+    variance_reduction: float | None
+    method: Literal["fixed", "sequential"]
     test: str
     incremental_conversions: float | None
+    incremental_conversions_ci: tuple[float, float] | None
     exposure_rate: float
     lift_among_exposed: float | None
+    lift_among_exposed_ci: tuple[float, float] | None
+    direction: Literal["increase", "decrease"] = "increase"
+    relative_se: float | None = None
 
 
 class RevenueOut(Response):
@@ -358,6 +376,16 @@ class RevenueOut(Response):
     incremental_revenue: float | None
     cost: float
     incremental_roi: float | None
+    incremental_revenue_ci: tuple[float, float] | None = None
+    incremental_roi_ci: tuple[float, float] | None = None
+
+
+class DecisionOut(Response):
+    """``scale`` / ``stop`` / ``continue`` / ``check_data`` with reasons as sentences."""
+
+    action: Literal["scale", "stop", "continue", "check_data"]
+    reasons: list[str]
+    variant_actions: dict[str, str] = {}
 
 
 class SrmOut(Response):
@@ -382,6 +410,107 @@ class Results(Response):
     revenue: RevenueOut
     srm: SrmOut
     warnings: list[str]
+    decision: DecisionOut
+    cuped: bool = True
+    days_running: float = 0.0
+    planned_customers: int | None = None
+
+
+# --- timeseries, analysis of posted sums, planning -----------------------------------------
+
+
+class TimeseriesPoint(Response):
+    date: str
+    as_of: datetime
+    variant: str
+    customers: int
+    absolute_lift: float | None
+    absolute_ci: tuple[float, float] | None
+    relative_lift: float | None
+    relative_ci: tuple[float, float] | None
+    p_value: float | None
+
+
+class Timeseries(Response):
+    experiment: str
+    metric: str
+    method: Literal["fixed", "sequential"]
+    points: list[TimeseriesPoint]
+
+
+class AnalyzeArm(Request):
+    group: Label
+    n: Annotated[int, Meta(ge=0)]
+    sum: FiniteValue
+    sum_squares: Annotated[float, Meta(ge=0, le=1e18)]
+    covariate_sum: FiniteValue | None = None
+    covariate_sum_squares: Annotated[float, Meta(ge=0, le=1e18)] | None = None
+    cross_sum: Annotated[float, Meta(ge=-1e18, le=1e18)] | None = None
+
+
+class AnalyzeRequest(Request):
+    """Per-arm sums computed elsewhere (a warehouse); the same statistics as results."""
+
+    metric_kind: Literal["binary", "mean"]
+    arms: Annotated[list[AnalyzeArm], Meta(min_length=2, max_length=21)]
+    control: Label = "holdout"
+    alpha: Probability = 0.05
+    method: Literal["fixed", "sequential"] = "fixed"
+    cuped: bool = True
+    min_lift: Annotated[float, Meta(gt=0, le=100)] | None = None
+    planned_customers: Annotated[int, Meta(ge=1)] | None = None
+    expected_shares: dict[Label, Annotated[float, Meta(gt=0)]] | None = None
+
+    def __post_init__(self) -> None:
+        groups = [a.group for a in self.arms]
+        if len(set(groups)) != len(groups):
+            raise ValueError(f"arms: groups must be unique, got {groups}")
+        if self.control not in groups:
+            raise ValueError(f"control: {self.control!r} is not one of the arms {groups}")
+        for a in self.arms:
+            if self.metric_kind == "binary" and not 0 <= a.sum <= a.n:
+                raise ValueError(f"arms: {a.group!r} has sum {a.sum} outside [0, n={a.n}]")
+            covariate = (a.covariate_sum, a.covariate_sum_squares, a.cross_sum)
+            if any(v is not None for v in covariate) and any(v is None for v in covariate):
+                raise ValueError(
+                    f"arms: {a.group!r} needs all of covariate_sum, covariate_sum_squares and"
+                    " cross_sum, or none"
+                )
+        if self.expected_shares is not None and set(self.expected_shares) != set(groups):
+            raise ValueError("expected_shares: must name exactly the arms' groups")
+
+
+class AnalyzeResponse(Response):
+    comparisons: list[ComparisonOut]
+    srm: SrmOut | None
+
+
+class PlanRequest(Request):
+    baseline: Annotated[float, Meta(gt=0, le=1e12)]
+    min_lift: Annotated[float, Meta(gt=0, le=100)]
+    alpha: Probability = 0.05
+    power: Probability = 0.8
+    holdout_share: Share = 0.5
+    variants: Annotated[int, Meta(ge=1, le=20)] = 1
+    daily_customers: Annotated[float, Meta(gt=0)] | None = None
+    sd: Annotated[float, Meta(gt=0)] | None = None
+
+    def __post_init__(self) -> None:
+        if self.sd is None and not self.baseline * (1 + self.min_lift) < 1:
+            raise ValueError(
+                "baseline: a conversion rate and its lifted value must be below 1 (give 'sd'"
+                " for a mean metric)"
+            )
+
+
+class PlanResponse(Response):
+    metric_kind: Literal["binary", "mean"]
+    effect_size: float
+    holdout_customers: int
+    customers_per_variant: int
+    total_customers: int
+    days: int | None
+    alpha_per_comparison: float
 
 
 def is_valid_key(value: str) -> bool:

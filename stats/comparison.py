@@ -191,7 +191,12 @@ def compare(
             " test against; wait for more conversions.",
         )
     df = _welch_df(estimate.var_t, nt, estimate.var_c, nc) if method == "fixed" else None
-    common = {"alpha": alpha, "method": method, "n": nt + nc, "planned_customers": planned_customers}
+    common = {
+        "alpha": alpha,
+        "method": method,
+        "n": nt + nc,
+        "planned_customers": planned_customers,
+    }
     absolute = infer(estimate.diff, se, df=df, **common)  # type: ignore[arg-type]
     numbers: dict[str, object] = {
         "absolute_lift": estimate.diff,

@@ -158,7 +158,8 @@ def decide(
         reasons.append(
             f"The pilot has run {days_running:.1f} of the minimum {min_duration_days:g} days."
         )
-    if planned_customers is not None and customers < planned_customers:
+    waiting_on_data = not any(ev.primary.good(alpha) for ev in variants)
+    if waiting_on_data and planned_customers is not None and customers < planned_customers:
         more = planned_customers - customers
         days = (
             f", about {math.ceil(more / daily_customers)} more day(s) at the current rate"
