@@ -209,6 +209,10 @@ def format_results(results: dict[str, Any], true_lift: dict[str, float] | None =
     lines.append("Exposure rate: " + ", ".join(f"{k} {v:.1%}" for k, v in exposure.items()))
     for warning in results["warnings"]:
         lines.append(f"WARNING: {warning}")
+    decision = results.get("decision")
+    if decision:
+        lines += ["", f"Recommended decision: {decision['action'].upper()}"]
+        lines += [f"  - {reason}" for reason in decision["reasons"]]
     return "\n".join(lines)
 
 
@@ -257,7 +261,7 @@ def drive(client: httpx.Client, clock: SimulatedClock, sim: PilotSimulation) -> 
         pending += sim.outcome_events(cohort, groups)
         clock.set(sim.start + timedelta(days=day + 1))
         pending = _send_due(client, pending, clock())
-    results = client.get(f"/v1/experiments/{PILOT_KEY}/results", params={"method": "fixed"})
+    results = client.get(f"/v1/experiments/{PILOT_KEY}/results")  # sequential while running
     results.raise_for_status()
     truth = {v: sim.true_relative_lift(groups, v) for v in LIFT_ON_DELIVERED}
     return {"results": results.json(), "true_lift": truth}

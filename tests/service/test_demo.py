@@ -35,4 +35,6 @@ def test_demo_runs_a_simulated_pilot_and_prints_results(tmp_path: Path) -> None:
     assert re.search(r"^sms_a\s+orders\s+[+-]\d", out, flags=re.M)
     assert "Sample-ratio check: p = " in out and "(ok)" in out
     assert "Incremental revenue" in out
+    assert "sequential inference" in out
+    assert re.search(r"^Recommended decision: (SCALE|STOP|CONTINUE|CHECK_DATA)$", out, flags=re.M)
     assert (tmp_path / "demo.db").exists()
