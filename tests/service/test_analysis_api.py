@@ -161,3 +161,26 @@ def test_plan_endpoint(api: TestClient[Any]) -> None:
     r = api.post("/v1/plan", json=dict(body, baseline=0.99))
     assert r.status_code == 422 and "baseline" in r.json()["detail"]
     assert api.post("/v1/plan", json=dict(body, power=1.5)).status_code == 422
+
+
+def test_empty_and_degenerate_pilots_answer_without_nan(
+    api: TestClient[Any], clock: SimulatedClock
+) -> None:
+    body = {"key": "empty", "name": "E", "channel": "sms", "holdout_share": 0.5,
+            "variants": [{"key": "a"}, {"key": "b"}], "min_lift": 0.05}  # fmt: skip
+    api.post("/v1/experiments", json=body)
+    api.post("/v1/experiments/empty/start")
+    for seq in ("sequential", "fixed"):
+        r = api.get("/v1/experiments/empty/results", params={"method": seq})
+        assert r.status_code == 200 and "NaN" not in r.text and "Infinity" not in r.text
+        assert {c["status"] for c in r.json()["comparisons"]} == {"insufficient_data"}
+        assert r.json()["decision"]["action"] == "continue"
+    # Customers but no conversions at all: zero variance, still a clean answer.
+    api.post(
+        "/v1/experiments/empty/assignments", json={"customer_ids": [f"c{i}" for i in range(50)]}
+    )
+    r = api.get("/v1/experiments/empty/results")
+    assert r.status_code == 200 and "NaN" not in r.text
+    assert {c["status"] for c in r.json()["comparisons"]} == {"zero_variance"}
+    ts = api.get("/v1/experiments/empty/timeseries")
+    assert ts.status_code == 200 and "NaN" not in ts.text
