@@ -381,6 +381,8 @@ def analyse(
             action=decision.action,
             reasons=decision.reasons,
             variant_actions=dict(decision.variant_actions),
+            needed_customers=decision.needed_customers,
+            needed_days=decision.needed_days,
         ),
         cuped=options.cuped,
         days_running=round(days, 3),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -19,8 +21,10 @@ from service.controllers.assignments import AssignmentController
 from service.controllers.events import ingest
 from service.controllers.ops import health, ready
 from service.controllers.pilots import PilotController
+from service.controllers.reports import ReportController, decisions
 from service.controllers.results import results, timeseries
 from service.errors import PilotliftError
+from service.reports.schedule import parse_schedule, run_schedule
 from service.settings import Settings
 from service.storage.db import create_storage_engine, migrate
 
@@ -57,15 +61,36 @@ def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return _error(500, "Internal error; it has been logged. Retrying the request is safe.")
 
 
+class _Schedule:
+    """The optional background task that publishes the weekly review (see reports.schedule)."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine, self.settings = engine, settings
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self.settings.report_schedule:
+            self.task = asyncio.create_task(run_schedule(self.engine, self.settings))
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+
 class PrometheusEndpoint(PrometheusController):
     path = "/metrics"
 
 
 def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     """Build the service. ``engine`` may be shared by the caller (tests, benchmarks)."""
+    if settings.report_schedule:
+        parse_schedule(settings.report_schedule)  # fail at start, not at the first tick
     engine = engine or create_storage_engine(settings.database_url)
     if settings.migrate_on_start:
         migrate(engine)
+    schedule = _Schedule(engine, settings)
     prometheus = PrometheusConfig(app_name="pilotlift", prefix="pilotlift", group_path=True)
     return Litestar(
         route_handlers=[
@@ -76,6 +101,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             timeseries,
             analyze,
             plan,
+            ReportController,
+            decisions,
             health,
             ready,
             PrometheusEndpoint,
@@ -99,8 +126,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             render_plugins=[RedocRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         request_max_body_size=settings.max_body_bytes,
-        on_shutdown=[engine.dispose],
-        # Log our own errors without taking over the root logger of the host process.
-        logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="always"),
+        on_startup=[schedule.start],
+        on_shutdown=[schedule.stop, engine.dispose],
+        # Log our own errors without taking over the root logger of the host process. 4xx are
+        # the client's to fix and are not logged as errors; 500s are logged by the handler.
+        logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="never"),
         debug=False,
     )

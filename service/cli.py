@@ -1,4 +1,4 @@
-"""``pilotlift`` command line: serve, demo."""
+"""``pilotlift`` command line: serve, demo, report."""
 
 from __future__ import annotations
 
@@ -62,6 +62,53 @@ def _demo(args: argparse.Namespace) -> int:
     )
 
 
+def _report(args: argparse.Namespace) -> int:
+    """Build (and optionally publish) a weekly review straight from the configured database."""
+    from pathlib import Path
+
+    import msgspec
+
+    from service.errors import PilotliftError
+    from service.reports import build_weekly_report, publish_report
+    from service.reports.html import render_html
+    from service.reports.markdown import render_markdown
+    from service.reports.store import find_snapshot
+    from service.settings import Settings
+    from service.storage.db import create_storage_engine, migrate
+    from service.timeutil import last_complete_week, parse_iso_week, shift_week
+
+    settings = Settings.from_env()
+    now = settings.clock()
+    week = args.week or last_complete_week(now)
+    try:
+        parse_iso_week(week)
+    except ValueError as exc:
+        print(f"pilotlift report: {exc}", file=sys.stderr)
+        return 2
+    engine = create_storage_engine(settings.database_url)
+    migrate(engine)
+    previous = find_snapshot(engine, shift_week(week, -1))
+    report = build_weekly_report(engine, week, now, previous=previous.report if previous else None)
+    if args.publish:
+        try:
+            publish_report(engine, report, by="cli", now=now)
+        except PilotliftError as exc:
+            print(f"pilotlift report: {exc.detail}", file=sys.stderr)
+            return 1
+    if args.format == "html":
+        text = render_html(report)
+    elif args.format == "md":
+        text = render_markdown(report)
+    else:
+        text = msgspec.json.format(msgspec.json.encode(report).decode(), indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"pilotlift report: wrote the review of {week} to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pilotlift", description="Experiment and lift-testing service for marketing pilots."
@@ -89,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=48)
     demo.add_argument("--exit", action="store_true", help="exit after printing the results")
     demo.set_defaults(func=_demo)
+
+    report = sub.add_parser("report", help="the weekly scale/stop review of an ISO week")
+    report.add_argument("--week", help="e.g. 2026-W47; default: the last complete ISO week")
+    report.add_argument("--format", choices=("html", "md", "json"), default="md")
+    report.add_argument("--out", help="file to write (default: standard output)")
+    report.add_argument("--publish", action="store_true", help="also publish it (immutable)")
+    report.set_defaults(func=_report)
     return parser
 
 

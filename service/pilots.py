@@ -21,7 +21,7 @@ from service.assignment import AssignmentRule, claim_buckets
 from service.errors import Conflict, InvalidInput, NotFound
 from service.schema import Conclusion, Pilot, PilotCreate, PilotPatch
 from service.storage.sql import read_transaction, write_transaction
-from service.storage.tables import pilots
+from service.storage.tables import decision_log, pilots
 from service.timeutil import from_us, to_us
 
 __all__ = [
@@ -198,6 +198,19 @@ def _transition(
         if to == "running" and record.pilot.layer is not None:
             values["layer_buckets"] = _claim(conn, record, record.pilot.traffic)
         conn.execute(update(pilots).where(pilots.c.id == record.id).values(status=to, **values))
+        if to == "concluded":
+            # The final call enters the decision log in the same transaction.
+            conn.execute(
+                decision_log.insert().values(
+                    pilot_key=key,
+                    week=None,
+                    action=values["decision"],
+                    reasons="[]",
+                    note=values.get("decision_note"),
+                    source="conclusion",
+                    recorded_at=values["concluded_at"],
+                )
+            )
         return load_pilot(conn, key).pilot
 
 

@@ -39,7 +39,16 @@ __all__ = [
     "Conversion",
     "Costs",
     "CustomerAssignment",
+    "DecisionLog",
     "DecisionOut",
+    "DecisionRecord",
+    "PilotReview",
+    "PublishRequest",
+    "ReportInfo",
+    "ReportList",
+    "ReportSnapshot",
+    "ReportSummary",
+    "WeeklyReport",
     "Event",
     "EventBatch",
     "Exposure",
@@ -386,6 +395,8 @@ class DecisionOut(Response):
     action: Literal["scale", "stop", "continue", "check_data"]
     reasons: list[str]
     variant_actions: dict[str, str] = {}
+    needed_customers: int | None = None
+    needed_days: int | None = None
 
 
 class SrmOut(Response):
@@ -515,3 +526,94 @@ class PlanResponse(Response):
 
 def is_valid_key(value: str) -> bool:
     return re.fullmatch(KEY_PATTERN, value) is not None
+
+
+# --- weekly review ------------------------------------------------------------------------
+
+WeekLabel = Annotated[str, Meta(pattern=r"^\d{4}-W\d{2}$", description="ISO week, 2026-W47")]
+
+
+class PilotReview(Response):
+    """One pilot in a weekly review: the results as of the week's end, and what changed."""
+
+    key: str
+    name: str
+    channel: str
+    hypothesis: str
+    owner: str | None
+    status: str
+    started_at: datetime | None
+    stopped_at: datetime | None
+    concluded_at: datetime | None
+    days_running: float
+    planned_duration_days: int
+    customers: dict[str, int]
+    primary_metric: str
+    min_lift: float
+    method: Literal["fixed", "sequential"]
+    primary: list[ComparisonOut]
+    guardrails: list[ComparisonOut]
+    revenue: RevenueOut
+    decision: DecisionOut
+    warnings: list[str]
+    srm: SrmOut
+    final_decision: str | None = None
+    final_note: str | None = None
+    changes: list[str] = []
+    previous_action: str | None = None
+    timeseries: list[TimeseriesPoint] = []
+
+
+class ReportSummary(Response):
+    pilots: int
+    actions: dict[str, int]
+    incremental_revenue: float
+    cost: float
+
+
+class WeeklyReport(Response):
+    week: str
+    starts: datetime
+    ends: datetime
+    generated_at: datetime
+    compared_with: str | None
+    summary: ReportSummary
+    pilots: list[PilotReview]
+
+
+class PublishRequest(Request):
+    week: WeekLabel | None = None
+
+
+class ReportSnapshot(Response):
+    week: str
+    published_at: datetime
+    published_by: str
+    report: WeeklyReport
+
+
+class ReportInfo(Response):
+    week: str
+    published_at: datetime
+    published_by: str
+    pilots: int
+    actions: dict[str, int]
+
+
+class ReportList(Response):
+    reports: list[ReportInfo]
+
+
+class DecisionRecord(Response):
+    experiment: str
+    week: str | None
+    action: str
+    reasons: list[str]
+    note: str | None
+    source: Literal["weekly_review", "conclusion"]
+    recorded_at: datetime
+
+
+class DecisionLog(Response):
+    experiment: str
+    decisions: list[DecisionRecord]

@@ -25,6 +25,10 @@ class Settings:
     max_future_skew_hours: float = 24.0
     """Events stamped further in the future than this are rejected."""
     migrate_on_start: bool = True
+    report_schedule: str | None = None
+    """Publish the weekly review automatically, e.g. ``"mon 08:00"`` (UTC); off when unset."""
+    report_poll_seconds: float = 60.0
+    """How often each process checks whether the scheduled publication is due."""
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
     """The service's notion of *now*; the demo passes a simulated clock."""
 
@@ -40,4 +44,8 @@ class Settings:
             kwargs["max_future_skew_hours"] = float(env["PILOTLIFT_MAX_FUTURE_SKEW_HOURS"])
         if "PILOTLIFT_MIGRATE_ON_START" in env:
             kwargs["migrate_on_start"] = env["PILOTLIFT_MIGRATE_ON_START"] not in ("0", "false")
+        if env.get("PILOTLIFT_REPORT_SCHEDULE"):
+            kwargs["report_schedule"] = env["PILOTLIFT_REPORT_SCHEDULE"]
+        if "PILOTLIFT_REPORT_POLL_SECONDS" in env:
+            kwargs["report_poll_seconds"] = float(env["PILOTLIFT_REPORT_POLL_SECONDS"])
         return cls(**kwargs)  # type: ignore[arg-type]

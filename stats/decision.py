@@ -72,6 +72,8 @@ class Decision:
     action: Action
     reasons: list[str]
     variant_actions: dict[str, Action] = field(default_factory=dict)
+    needed_customers: int | None = None  # more customers the plan needs (continue only)
+    needed_days: int | None = None  # at the current daily rate
 
 
 def _pct(x: float | None) -> str:
@@ -159,12 +161,10 @@ def decide(
             f"The pilot has run {days_running:.1f} of the minimum {min_duration_days:g} days."
         )
     waiting_on_data = not any(ev.primary.good(alpha) for ev in variants)
+    more = more_days = None
     if waiting_on_data and planned_customers is not None and customers < planned_customers:
         more = planned_customers - customers
-        days = (
-            f", about {math.ceil(more / daily_customers)} more day(s) at the current rate"
-            if daily_customers
-            else ""
-        )
+        more_days = math.ceil(more / daily_customers) if daily_customers else None
+        days = f", about {more_days} more day(s) at the current rate" if more_days else ""
         reasons.append(f"The plan needs {more:,} more customers{days}.")
-    return Decision("continue", reasons, actions)
+    return Decision("continue", reasons, actions, more, more_days)

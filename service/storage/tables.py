@@ -75,3 +75,28 @@ conversions = Table(
     Column("value", Float, nullable=False),
     Index("ix_conversions_customer_event_ts_value", "customer_id", "event", "ts", "value"),
 )
+
+# Published weekly reviews: immutable, one per ISO week (the primary key is what makes the
+# scheduled publication happen exactly once however many service processes race for it).
+report_snapshots = Table(
+    "report_snapshots",
+    metadata,
+    Column("week", String(8), primary_key=True),
+    Column("published_at", BigInteger, nullable=False),
+    Column("published_by", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+)
+
+# The decision log: each published week's recommended call per pilot, and final conclusions.
+decision_log = Table(
+    "decision_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pilot_key", String(64), nullable=False, index=True),
+    Column("week", String(8), nullable=True),
+    Column("action", String(16), nullable=False),
+    Column("reasons", Text, nullable=False),
+    Column("note", Text, nullable=True),
+    Column("source", String(16), nullable=False),
+    Column("recorded_at", BigInteger, nullable=False),
+)

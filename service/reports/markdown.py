@@ -1,0 +1,94 @@
+"""The weekly review as Markdown (for chat, wikis and e-mail bodies)."""
+
+from __future__ import annotations
+
+from service.schema import ComparisonOut, PilotReview, WeeklyReport
+
+__all__ = ["render_markdown"]
+
+
+def pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:+.1%}"
+
+
+def ci(interval: tuple[float, float] | None) -> str:
+    return "n/a" if interval is None else f"[{interval[0]:+.1%}, {interval[1]:+.1%}]"
+
+
+def money(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:,.0f}"
+
+
+def p_text(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3g}"
+
+
+def _comparison_row(c: ComparisonOut) -> str:
+    return (
+        f"| {c.variant} | {c.metric} | {pct(c.relative_lift)} | {ci(c.relative_ci)} |"
+        f" {p_text(c.p_value)} | {p_text(c.p_value_adjusted)} |"
+    )
+
+
+def _pilot(p: PilotReview) -> list[str]:
+    lines = [
+        f"## {p.name} (`{p.key}`) — **{p.decision.action.upper()}**",
+        "",
+        f"Channel {p.channel}; owner {p.owner or 'n/a'}; status {p.status}; day"
+        f" {p.days_running:.1f} of {p.planned_duration_days} planned; {p.method} inference.",
+    ]
+    if p.hypothesis:
+        lines.append(f"Hypothesis: {p.hypothesis}")
+    lines += [
+        "",
+        "Customers: " + ", ".join(f"{g} {n:,}" for g, n in p.customers.items()),
+        "",
+        "| variant | metric | relative lift | interval | p | adjusted p |",
+        "|---|---|---:|---|---:|---:|",
+        *(_comparison_row(c) for c in [*p.primary, *p.guardrails]),
+        "",
+        f"Incremental revenue {money(p.revenue.incremental_revenue)}"
+        f" {ci_money(p.revenue.incremental_revenue_ci)}, cost {money(p.revenue.cost)},"
+        f" incremental ROI {roi(p.revenue.incremental_roi)}.",
+        "",
+        "Reasons:",
+        *(f"- {r}" for r in p.decision.reasons),
+    ]
+    if p.final_decision:
+        lines += ["", f"**Concluded: {p.final_decision}.** {p.final_note or ''}".rstrip()]
+    if p.decision.needed_customers:
+        days = f" (about {p.decision.needed_days} days)" if p.decision.needed_days else ""
+        lines += ["", f"Still needs {p.decision.needed_customers:,} customers{days}."]
+    if p.warnings:
+        lines += ["", "Data quality:", *(f"- ⚠ {w}" for w in p.warnings)]
+    lines += ["", "Since last week:", *(f"- {c}" for c in p.changes), ""]
+    return lines
+
+
+def ci_money(interval: tuple[float, float] | None) -> str:
+    return "" if interval is None else f"[{interval[0]:,.0f}, {interval[1]:,.0f}]"
+
+
+def roi(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:+.2f}"
+
+
+def render_markdown(report: WeeklyReport) -> str:
+    s = report.summary
+    lines = [
+        f"# Weekly scale/stop review — {report.week}",
+        "",
+        f"{report.starts:%Y-%m-%d} to {report.ends:%Y-%m-%d} (UTC); compared with"
+        f" {report.compared_with}; generated {report.generated_at:%Y-%m-%d %H:%M} UTC.",
+        "",
+        f"**{s.pilots} pilot(s): {s.actions.get('scale', 0)} to scale,"
+        f" {s.actions.get('stop', 0)} to stop, {s.actions.get('continue', 0)} to continue,"
+        f" {s.actions.get('check_data', 0)} to check.** Total incremental revenue"
+        f" {money(s.incremental_revenue)}, total cost {money(s.cost)}.",
+        "",
+    ]
+    for p in report.pilots:
+        lines += _pilot(p)
+    if not report.pilots:
+        lines.append("No pilot ran during this week.")
+    return "\n".join(lines).rstrip() + "\n"
