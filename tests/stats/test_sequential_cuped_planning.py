@@ -91,10 +91,14 @@ def test_cuped_falls_back_when_covariate_is_constant() -> None:
     assert c.absolute_ci == pytest.approx(plain.absolute_ci, abs=1e-12)
 
 
-def test_holm_matches_statsmodels() -> None:
-    ps = [0.01, 0.04, 0.03, 0.2]
-    assert holm([*ps, None]) == pytest.approx([*multipletests(ps, method="holm")[1], None])
-    assert holm([None]) == [None]
+@pytest.mark.parametrize(
+    "ps",
+    [[0.01, 0.04, 0.03, 0.2], [0.5], [0.001, 0.001, 0.9], [0.04, 0.01], [0.3, 0.2, 0.1, 0.02, 0.6]],
+)
+def test_holm_matches_statsmodels(ps: list[float]) -> None:
+    expected = multipletests(ps, method="holm")[1]
+    assert holm([*ps, None]) == pytest.approx([*expected, None], abs=1e-12)
+    assert holm([None]) == [None] and holm([]) == []
 
 
 def test_plan_matches_statsmodels_and_hand_formula() -> None:
