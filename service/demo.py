@@ -248,6 +248,8 @@ def drive(client: httpx.Client, clock: SimulatedClock, sim: PilotSimulation) -> 
     groups: dict[str, str] = {}
     for day in range(DAYS):
         clock.set(sim.start + timedelta(days=day, hours=9))
+        if day and day % 7 == 0:  # Monday morning: the weekly review publishes last week
+            _post(client, "/v1/reports", json={})
         pending = _send_due(client, pending, clock())
         cohort = np.flatnonzero(sim.assign_day == day)
         ids = [sim.ids[i] for i in cohort.tolist()]
@@ -264,7 +266,9 @@ def drive(client: httpx.Client, clock: SimulatedClock, sim: PilotSimulation) -> 
     results = client.get(f"/v1/experiments/{PILOT_KEY}/results")  # sequential while running
     results.raise_for_status()
     truth = {v: sim.true_relative_lift(groups, v) for v in LIFT_ON_DELIVERED}
-    return {"results": results.json(), "true_lift": truth}
+    review = client.get("/v1/reports/weekly", headers={"Accept": "text/markdown"})
+    review.raise_for_status()
+    return {"results": results.json(), "true_lift": truth, "review": review.text}
 
 
 def run_demo(
@@ -288,13 +292,16 @@ def run_demo(
         outcome = drive(client, clock, PilotSimulation(customers, start, seed))
     print(f"simulation done in {time.perf_counter() - began:.1f} s\n")
     print(format_results(outcome["results"], outcome["true_lift"]))
+    print("\n" + "=" * 100 + "\n")
+    print(outcome["review"])
     if not keep_serving:
         server.stop()
         return 0
     print(
         f"\nStill serving: API docs at {server.url}/schema (Swagger UI at"
         f" {server.url}/schema/swagger), results at"
-        f" {server.url}/v1/experiments/{PILOT_KEY}/results. Ctrl-C to stop.",
+        f" {server.url}/v1/experiments/{PILOT_KEY}/results, the weekly review as a page at"
+        f" {server.url}/v1/reports/weekly?format=html. Ctrl-C to stop.",
         flush=True,
     )
     try:

@@ -19,15 +19,16 @@ from service.server import free_port
 class ServerProcess:
     """``pilotlift serve`` in a child process; can be stopped and started again."""
 
-    def __init__(self, database: Path, workers: int = 1) -> None:
+    def __init__(self, database: Path, workers: int = 1, env: dict[str, str] | None = None) -> None:
         self.database = database
         self.workers = workers
+        self.extra_env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = dict(os.environ, PILOTLIFT_DATABASE_URL=str(self.database))
+        env = dict(os.environ, PILOTLIFT_DATABASE_URL=str(self.database), **self.extra_env)
         self.process = subprocess.Popen(
             [
                 sys.executable,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from datetime import date
 
+import numpy as np
 from matplotlib.figure import Figure
 
 from service.schema import PilotReview
@@ -72,7 +73,7 @@ def cumulative_lift_svg(pilot: PilotReview) -> str | None:
     fig = Figure(figsize=(8, 3))
     ax = fig.add_subplot()
     for variant, points in by_variant.items():
-        days = [p[0] for p in points]
+        days = np.array([p[0] for p in points], dtype="datetime64[D]")
         line = ax.plot(days, [p[1] for p in points], marker="o", markersize=3, label=variant)
         ax.fill_between(days, [p[2] for p in points], [p[3] for p in points],
                         color=line[0].get_color(), alpha=0.2)  # fmt: skip

@@ -80,6 +80,7 @@ def render_html(report: WeeklyReport) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>Weekly scale/stop review {escape(report.week)}</title><style>{_CSS}</style></head>
 <body>
 <h1>Weekly scale/stop review — {escape(report.week)}</h1>

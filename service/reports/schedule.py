@@ -55,9 +55,7 @@ def publish_if_due(engine: Engine, settings: Settings, schedule: tuple[int, time
     if week is None or find_snapshot(engine, week) is not None:
         return None
     previous = find_snapshot(engine, shift_week(week, -1))
-    report = build_weekly_report(
-        engine, week, now, previous=previous.report if previous else None
-    )
+    report = build_weekly_report(engine, week, now, previous=previous.report if previous else None)
     try:
         publish_report(engine, report, by="schedule", now=now)
     except Conflict:

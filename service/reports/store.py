@@ -60,9 +60,7 @@ def publish_report(
             f" {existing.published_at.isoformat()} by {existing.published_by}; published"
             " reviews are immutable."
         ) from exc
-    return ReportSnapshot(
-        week=report.week, published_at=now, published_by=by, report=report
-    )
+    return ReportSnapshot(week=report.week, published_at=now, published_by=by, report=report)
 
 
 def get_snapshot(engine: Engine, week: str) -> ReportSnapshot:

@@ -65,8 +65,8 @@ def build(database: Path, now: datetime | None = None) -> ReportData:
         for day in range(14):
             clock.set(monday + timedelta(days=day, hours=9))
             if day == 10:  # Thursday of week 2
-                api.post("/v1/experiments/finished/conclude",
-                         json={"decision": "scale", "note": "Roll out to all regions."})  # fmt: skip
+                conclusion = {"decision": "scale", "note": "Roll out to all regions."}
+                api.post("/v1/experiments/finished/conclude", json=conclusion)
             for key, lift in LIFTS.items():
                 if key == "finished" and day >= 10:
                     continue

@@ -37,4 +37,6 @@ def test_demo_runs_a_simulated_pilot_and_prints_results(tmp_path: Path) -> None:
     assert "Incremental revenue" in out
     assert "sequential inference" in out
     assert re.search(r"^Recommended decision: (SCALE|STOP|CONTINUE|CHECK_DATA)$", out, flags=re.M)
+    assert "# Weekly scale/stop review — 2026-W47" in out
+    assert "compared with 2026-W46 (published)" in out
     assert (tmp_path / "demo.db").exists()

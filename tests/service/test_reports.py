@@ -61,9 +61,14 @@ def test_json_report_decisions_and_numbers(api: TestClient[Any], data: ReportDat
     assert [g["metric"] for g in winner["guardrails"]] == ["unsubscribes"]
     total = sum(p["revenue"]["incremental_revenue"] or 0 for p in report["pilots"])
     assert report["summary"]["incremental_revenue"] == pytest.approx(total)
-    assert report["summary"]["cost"] == pytest.approx(sum(p["revenue"]["cost"] for p in report["pilots"]))
+    assert report["summary"]["cost"] == pytest.approx(
+        sum(p["revenue"]["cost"] for p in report["pilots"])
+    )
     # States: SRM flagged, the concluded pilot carries its final call.
-    assert not pilots["skewed"]["srm"]["ok"] and "Sample ratio mismatch" in pilots["skewed"]["warnings"][0]
+    assert (
+        not pilots["skewed"]["srm"]["ok"]
+        and "Sample ratio mismatch" in pilots["skewed"]["warnings"][0]
+    )
     assert pilots["finished"]["status"] == "concluded"
     assert pilots["finished"]["final_decision"] == "scale"
     assert pilots["finished"]["final_note"] == "Roll out to all regions."
@@ -113,8 +118,8 @@ def test_publish_is_immutable_and_next_week_shows_changes(
     winner = _by_key(nxt)["winner"]
     assert winner["previous_action"] == "continue"
     assert winner["changes"][0] == "Decision changed: continue → scale."
-    assert re.search(r"^sms: lift [+-]\d+\.\d% \(was [+-]\d+\.\d%\), interval width .* narrower\)\.$",
-                     winner["changes"][1])  # fmt: skip
+    pattern = r"^sms: lift [+-]\d+\.\d% \(was [+-]\d+\.\d%\), interval width .* narrower\)\.$"
+    assert re.search(pattern, winner["changes"][1])
     assert _by_key(nxt)["loser"]["changes"][0] == "Decision unchanged (stop)."
     log = api.get("/v1/experiments/finished/decisions").json()["decisions"]
     # In recording order: concluded during week 2, then week 1's review published afterwards.
