@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from service.reports.charts import cumulative_lift_svg, forest_plot_svg
-from service.reports.markdown import ci, ci_money, money, p_text, pct, roi
+from service.reports.markdown import ci, ci_money, incremental, money, p_text, pct, roi
 from service.schema import PilotReview, WeeklyReport
 
 __all__ = ["render_html"]
@@ -37,7 +37,7 @@ def _pilot(p: PilotReview) -> str:
         f"<tr><td>{escape(c.variant)}</td><td>{escape(c.metric)}"
         f"{' (guardrail)' if c.guardrail else ''}</td><td class=num>{pct(c.relative_lift)}</td>"
         f"<td>{ci(c.relative_ci)}</td><td class=num>{p_text(c.p_value)}</td>"
-        f"<td class=num>{p_text(c.p_value_adjusted)}</td></tr>"
+        f"<td class=num>{p_text(c.p_value_adjusted)}</td><td class=num>{incremental(c)}</td></tr>"
         for c in [*p.primary, *p.guardrails]
     )
     reasons = "".join(f"<li>{escape(r)}</li>" for r in p.decision.reasons)
@@ -62,7 +62,7 @@ def _pilot(p: PilotReview) -> str:
 {f"<p><em>{escape(p.hypothesis)}</em></p>" if p.hypothesis else ""}
 <p>Customers: {", ".join(f"{escape(g)} {n:,}" for g, n in p.customers.items())}</p>
 <table><tr><th>variant</th><th>metric</th><th class=num>relative lift</th><th>interval</th>
-<th class=num>p</th><th class=num>adjusted p</th></tr>{rows}</table>
+<th class=num>p</th><th class=num>adjusted p</th><th class=num>incremental</th></tr>{rows}</table>
 <p>Incremental revenue {money(p.revenue.incremental_revenue)}
 {ci_money(p.revenue.incremental_revenue_ci)} · cost {money(p.revenue.cost)} · incremental ROI
 {roi(p.revenue.incremental_roi)}</p>

@@ -23,10 +23,19 @@ def p_text(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3g}"
 
 
+def incremental(c: ComparisonOut) -> str:
+    """Incremental conversions (binary and count metrics) with their interval."""
+    if c.incremental_conversions is None:
+        return ""
+    lo_hi = c.incremental_conversions_ci
+    band = f" [{lo_hi[0]:+,.0f}, {lo_hi[1]:+,.0f}]" if lo_hi else ""
+    return f"{c.incremental_conversions:+,.0f}{band}"
+
+
 def _comparison_row(c: ComparisonOut) -> str:
     return (
         f"| {c.variant} | {c.metric} | {pct(c.relative_lift)} | {ci(c.relative_ci)} |"
-        f" {p_text(c.p_value)} | {p_text(c.p_value_adjusted)} |"
+        f" {p_text(c.p_value)} | {p_text(c.p_value_adjusted)} | {incremental(c)} |"
     )
 
 
@@ -43,8 +52,8 @@ def _pilot(p: PilotReview) -> list[str]:
         "",
         "Customers: " + ", ".join(f"{g} {n:,}" for g, n in p.customers.items()),
         "",
-        "| variant | metric | relative lift | interval | p | adjusted p |",
-        "|---|---|---:|---|---:|---:|",
+        "| variant | metric | relative lift | interval | p | adjusted p | incremental |",
+        "|---|---|---:|---|---:|---:|---:|",
         *(_comparison_row(c) for c in [*p.primary, *p.guardrails]),
         "",
         f"Incremental revenue {money(p.revenue.incremental_revenue)}"

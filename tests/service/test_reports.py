@@ -87,6 +87,15 @@ def test_markdown_and_html_carry_the_same_decisions(api: TestClient[Any], data: 
                         ("skewed", "CHECK_DATA"), ("finished", "SCALE")]:  # fmt: skip
         assert re.search(rf"^## .*\(`{key}`\) — \*\*{action}\*\*$", text, flags=re.M), key
     assert "**Concluded: scale.** Roll out to all regions." in text
+    # Key numbers: the JSON report's figures, formatted, appear in both renderings.
+    report = api.get("/v1/reports/weekly", params={"week": data.week2}).json()
+    winner = _by_key(report)["winner"]
+    orders = winner["primary"][0]
+    lo, hi = orders["relative_ci"]
+    lift_text = f"{orders['relative_lift']:+.1%} | [{lo:+.1%}, {hi:+.1%}]"
+    conversions = f"{orders['incremental_conversions']:+,.0f}"
+    revenue = f"Incremental revenue {winner['revenue']['incremental_revenue']:,.0f}"
+    assert lift_text in text and conversions in text and revenue in text
     html = api.get("/v1/reports/weekly", params={"week": data.week2, "format": "html"})
     assert html.headers["content-type"].startswith("text/html")
     page = html.text
@@ -96,6 +105,7 @@ def test_markdown_and_html_carry_the_same_decisions(api: TestClient[Any], data: 
     # Self-contained: no external scripts, styles, images or fonts.
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     assert "<script" not in page
+    assert f"{orders['relative_lift']:+.1%}" in page and conversions in page and revenue in page
 
 
 def test_publish_is_immutable_and_next_week_shows_changes(
