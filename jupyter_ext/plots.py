@@ -1,0 +1,61 @@
+"""The dashboard's charts as inline SVG (matplotlib, no pyplot state), plus the data they draw
+so tests and analysts can read exactly what is plotted."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = ["forest_svg", "series_svg"]
+
+
+def _svg(fig: Figure) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def forest_svg(rows: list[dict[str, Any]], min_lift: float, metric: str) -> str:
+    """Relative lift per variant with its interval, the zero line and ``min_lift``.
+
+    ``rows``: ``{"variant", "relative_lift", "low", "high"}`` in percent-free fractions.
+    """
+    fig = Figure(figsize=(6.5, 0.6 * max(len(rows), 1) + 1.3))
+    ax = fig.add_subplot()
+    for y, row in enumerate(reversed(rows)):
+        ax.plot([row["low"] * 100, row["high"] * 100], [y, y], color="#0969da", linewidth=2.5)
+        ax.plot([row["relative_lift"] * 100], [y], "o", color="#0969da")
+    ax.axvline(0, color="#24292f", linewidth=1, label="no effect")
+    ax.axvline(min_lift * 100, color="#cf222e", linestyle="--", linewidth=1.2, label="min_lift")
+    ax.set_yticks(range(len(rows)), [r["variant"] for r in reversed(rows)])
+    ax.set_xlabel(f"relative lift of {metric} (%), with interval")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return _svg(fig)
+
+
+def series_svg(points: list[dict[str, Any]], min_lift: float, metric: str) -> str:
+    """Cumulative relative lift per variant over days with its interval band.
+
+    ``points``: ``{"date", "variant", "relative_lift", "low", "high"}``.
+    """
+    fig = Figure(figsize=(6.5, 2.8))
+    ax = fig.add_subplot()
+    for variant in dict.fromkeys(p["variant"] for p in points):
+        mine = [p for p in points if p["variant"] == variant]
+        days = np.array([p["date"] for p in mine], dtype="datetime64[D]")
+        line = ax.plot(days, [p["relative_lift"] * 100 for p in mine], marker="o",
+                       markersize=3, label=variant)  # fmt: skip
+        ax.fill_between(days, [p["low"] * 100 for p in mine], [p["high"] * 100 for p in mine],
+                        color=line[0].get_color(), alpha=0.2)  # fmt: skip
+    ax.axhline(0, color="#24292f", linewidth=1)
+    ax.axhline(min_lift * 100, color="#cf222e", linestyle="--", linewidth=1, label="min_lift")
+    ax.set_ylabel(f"cumulative lift of {metric} (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.autofmt_xdate()
+    return _svg(fig)

@@ -1,0 +1,92 @@
+"""Widgets built without a kernel, fed by a real service; assertions on their state."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from jupyter_ext import Client, PilotDashboard, PlanningWidget
+from stats import plan_pilot
+
+
+@pytest.fixture
+def client(service_url: str) -> Client:
+    return Client(service_url)
+
+
+def test_dashboard_shows_the_first_running_pilot(client: Client) -> None:
+    board = PilotDashboard(client)
+    assert board.picker.options[0] == ("Winner SMS (winner) · running", "winner")
+    assert [v for _, v in board.picker.options] == [
+        "winner",
+        "loser",
+        "unclear",
+        "skewed",
+        "finished",
+    ]
+    assert board.pilot_key == "winner" and board.metric.value == "orders"
+    r = client.results("winner")
+    assert board.results is not None and board.results.decision == r.decision
+    assert board.decision_text.startswith(f"{r.decision.action.upper()}: ")
+    assert r.decision.reasons[0] in board.decision_text
+    orders = next(c for c in r.comparisons if c.metric == "orders")
+    assert board.forest_data == [
+        {
+            "variant": "sms",
+            "relative_lift": orders.relative_lift,
+            "low": orders.relative_ci[0],
+            "high": orders.relative_ci[1],
+        }
+    ]
+    assert f"{orders.relative_lift:+.1%}" in board.table.value
+    assert "<svg" in board.forest.value and "<svg" in board.series.value
+    series = client.timeseries("winner").points
+    assert len(board.series_data) == len([p for p in series if p.relative_ci is not None])
+    assert board.error_text == "" and "winner" in board.header.value
+    state = board.get_state()
+    assert state["_view_name"] == "VBoxView" and len(state["children"]) == 6
+
+
+def test_controls_refresh_the_view(client: Client) -> None:
+    board = PilotDashboard(client, "loser")
+    assert board.results.experiment == "loser" and board.results.method == "sequential"
+    board.method.value = "fixed"
+    assert board.results.method == "fixed"
+    board.metric.value = "revenue"
+    revenue = next(c for c in board.results.comparisons if c.metric == "revenue")
+    assert board.forest_data[0]["relative_lift"] == pytest.approx(revenue.relative_lift)
+    board.picker.value = "skewed"
+    assert board.decision_text.startswith("CHECK_DATA: Sample ratio mismatch")
+    assert board.metric.value == "orders"  # the new pilot's primary metric
+
+
+def test_errors_show_inside_the_widget() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    board = PilotDashboard(Client("http://127.0.0.1:9", transport=httpx.MockTransport(refuse)))
+    assert "Cannot reach the pilotlift service" in board.error_text
+    assert "pilotlift-error" in board.error.value and "Traceback" not in board.error.value
+
+
+def test_unknown_pilot_is_a_message_not_a_crash(client: Client) -> None:
+    board = PilotDashboard(client, "nope")
+    assert "404: No pilot with key 'nope'" in board.error_text
+    assert board.pilot_key == "winner"
+
+
+def test_planning_widget_updates_live() -> None:
+    w = PlanningWidget(baseline=0.05, min_lift=0.06, holdout_share=0.1, daily_customers=20000)
+    expected = plan_pilot(baseline=0.05, min_lift=0.06, holdout_share=0.1, daily_customers=20000)
+    assert w.plan["total_customers"] == expected.total_customers and w.plan["days"] == 24
+    w.min_lift.value = 0.12
+    bigger = plan_pilot(baseline=0.05, min_lift=0.12, holdout_share=0.1, daily_customers=20000)
+    assert w.plan["total_customers"] == bigger.total_customers
+    assert f"{bigger.total_customers:,}" in w.answer.value
+    w.baseline.value = 0.95  # 0.95 × 1.12 > 1: not a conversion rate any more
+    assert w.plan == {} and "(0, 1)" in w.error_text
+    w.sd.value = 2.0  # now a mean metric with sd 2
+    mean = plan_pilot(
+        baseline=0.95, min_lift=0.12, holdout_share=0.1, sd=2.0, daily_customers=20000
+    )
+    assert w.plan["holdout_customers"] == mean.holdout_customers
