@@ -58,7 +58,7 @@ class PilotDashboard(widgets.VBox):
         self.method = widgets.ToggleButtons(
             options=[("default", ""), ("sequential", "sequential"), ("fixed", "fixed")],
             description="Method",
-            style={"button_width": "6.5rem"},
+            style={"button_width": "5.5rem"},
         )
         self.cuped = widgets.Checkbox(value=True, description="CUPED", indent=False)
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
@@ -71,11 +71,13 @@ class PilotDashboard(widgets.VBox):
         self._stop_auto = threading.Event()
         self.children = [
             widgets.HBox([self.picker, self.metric]),
-            widgets.HBox([self.method, self.cuped, self.refresh_button, self.auto]),
+            self.method,
+            widgets.HBox([self.cuped, self.refresh_button, self.auto]),
             self.error,
             self.header,
             self.table,
-            widgets.HBox([self.forest, self.series]),
+            self.forest,
+            self.series,
         ]
         self.add_class("pilotlift-dashboard")
         self.picker.observe(self._on_pilot, names="value")

@@ -30,6 +30,11 @@ class Plan:
     alpha_per_comparison: float
 
 
+def _ceil(x: float) -> int:
+    """Ceiling that ignores floating-point dust (0.9 / 0.1 is 9.000000000000002)."""
+    return math.ceil(x - 1e-9 * max(1.0, abs(x)))
+
+
 def plan_pilot(
     *,
     baseline: float,
@@ -63,8 +68,8 @@ def plan_pilot(
     holdout = NormalIndPower().solve_power(
         effect_size=effect, alpha=per_test_alpha, power=power, ratio=ratio, nobs1=None
     )
-    holdout_n = math.ceil(float(holdout))
-    per_variant = math.ceil(holdout_n * ratio)
-    total = max(math.ceil(holdout_n / holdout_share), holdout_n + variants * per_variant)
+    holdout_n = _ceil(float(holdout))
+    per_variant = _ceil(holdout_n * ratio)
+    total = max(_ceil(holdout_n / holdout_share), holdout_n + variants * per_variant)
     days = math.ceil(total / daily_customers) if daily_customers else None
     return Plan(effect, holdout_n, per_variant, total, days, per_test_alpha)

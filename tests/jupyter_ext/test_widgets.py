@@ -44,7 +44,7 @@ def test_dashboard_shows_the_first_running_pilot(client: Client) -> None:
     assert len(board.series_data) == len([p for p in series if p.relative_ci is not None])
     assert board.error_text == "" and "winner" in board.header.value
     state = board.get_state()
-    assert state["_view_name"] == "VBoxView" and len(state["children"]) == 6
+    assert state["_view_name"] == "VBoxView" and len(state["children"]) == 8
 
 
 def test_controls_refresh_the_view(client: Client) -> None:

@@ -20,7 +20,17 @@ from tests.conftest import ServerProcess
 KEY = "sms-e2e"
 N = 50_000
 P_HOLDOUT, P_VARIANT = 0.10, 0.12
-NOW = datetime.now(UTC)
+
+
+class _Now:
+    """The pilot's reference time, fixed when the pilot is created (not at collection: in a
+    long suite the tests run minutes after collection, and events must follow assignment)."""
+
+    value = datetime.now(UTC)
+
+
+def now() -> datetime:
+    return _Now.value
 
 
 def ndjson(events: list[dict[str, Any]]) -> bytes:
@@ -50,6 +60,7 @@ def pilot(client: httpx.Client) -> dict[str, Any]:
         "attribution_window_days": 7,
         "costs": {"per_exposure": 0.05, "fixed": 100.0},
     }
+    _Now.value = datetime.now(UTC)
     assert client.post("/v1/experiments", json=body).status_code == 201
     assert client.post(f"/v1/experiments/{KEY}/start").status_code == 200
     ids = [f"cust-{i}" for i in range(N)]
@@ -58,7 +69,7 @@ def pilot(client: httpx.Client) -> dict[str, Any]:
     groups = {a["customer_id"]: a["group"] for a in answer.json()["assignments"]}
 
     rng = np.random.default_rng(2026)
-    ts = (NOW + timedelta(minutes=1)).isoformat()
+    ts = (now() + timedelta(minutes=1)).isoformat()
     exposures = [
         {"id": f"x-{c}", "type": "exposure", "customer_id": c, "experiment": KEY, "ts": ts}
         for c in ids
@@ -92,7 +103,7 @@ def pilot(client: httpx.Client) -> dict[str, Any]:
 
 
 def results(client: httpx.Client) -> dict[str, Any]:
-    as_of = (NOW + timedelta(hours=1)).isoformat()
+    as_of = (now() + timedelta(hours=1)).isoformat()
     r = client.get(f"/v1/experiments/{KEY}/results", params={"as_of": as_of})
     assert r.status_code == 200, r.text
     return r.json()
@@ -147,7 +158,7 @@ def test_repeating_a_batch_stores_nothing_new(client: httpx.Client, pilot: dict[
 
 
 def test_a_bad_event_rejects_the_whole_batch(client: httpx.Client, pilot: dict[str, Any]) -> None:
-    ts = (NOW + timedelta(minutes=2)).isoformat()
+    ts = (now() + timedelta(minutes=2)).isoformat()
     good = [
         {
             "id": f"late-{i}",
@@ -177,7 +188,7 @@ def test_a_bad_event_rejects_the_whole_batch(client: httpx.Client, pilot: dict[s
             "type": "exposure",
             "customer_id": "cust-2",
             "experiment": KEY,
-            "ts": (NOW + timedelta(days=3)).isoformat(),
+            "ts": (now() + timedelta(days=3)).isoformat(),
         },
     ]
     for batch, index, field in ((bad, 4, "ts"), (future, 10, "ts")):
