@@ -35,6 +35,10 @@ def _ci(ci: tuple[float, float] | None) -> str:
     return "–" if ci is None else f"[{ci[0]:+.1%}, {ci[1]:+.1%}]"
 
 
+def _abs_ci(ci: tuple[float, float] | None) -> str:
+    return "–" if ci is None else f"[{ci[0]:+.4g}, {ci[1]:+.4g}]"
+
+
 def _p(x: float | None) -> str:
     return "–" if x is None else f"{x:.3g}"
 
@@ -220,6 +224,7 @@ class PilotDashboard(widgets.VBox):
         )
         comparisons = "".join(
             f"<tr><td>{escape(c.variant)}</td><td>{c.absolute_lift:+.4g}</td>"
+            f"<td>{_abs_ci(c.absolute_ci)}</td>"
             f"<td>{_pct(c.relative_lift)}</td><td>{_ci(c.relative_ci)}</td><td>{_p(c.p_value)}"
             f"</td><td>{_p(c.p_value_adjusted)}</td><td>"
             f"{'–' if c.variance_reduction is None else f'{c.variance_reduction:.1%}'}</td></tr>"
@@ -228,7 +233,7 @@ class PilotDashboard(widgets.VBox):
         )
         return f"""<table class="pilotlift-arms"><tr><th>group</th><th>customers</th>
 <th>exposure rate</th><th>mean {escape(metric)}</th></tr>{arms}</table>
-<table class="pilotlift-comparisons"><tr><th>variant</th><th>absolute lift</th>
+<table class="pilotlift-comparisons"><tr><th>variant</th><th>absolute lift</th><th>interval</th>
 <th>relative lift</th><th>interval</th><th>p</th><th>adjusted p</th><th>CUPED reduction</th>
 </tr>{comparisons}</table>"""
 

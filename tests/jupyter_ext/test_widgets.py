@@ -39,6 +39,8 @@ def test_dashboard_shows_the_first_running_pilot(client: Client) -> None:
         }
     ]
     assert f"{orders.relative_lift:+.1%}" in board.table.value
+    lo, hi = orders.absolute_ci
+    assert f"[{lo:+.4g}, {hi:+.4g}]" in board.table.value
     assert "<svg" in board.forest.value and "<svg" in board.series.value
     series = client.timeseries("winner").points
     assert len(board.series_data) == len([p for p in series if p.relative_ci is not None])
