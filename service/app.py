@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from litestar import Litestar, Request, Response
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import ValidationException
 from litestar.logging.config import LoggingConfig
@@ -16,6 +17,8 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from sqlalchemy import Engine
 
+from service.auth import actor_of, require_scope
+from service.controllers.admin import audit_trail, erase_customer
 from service.controllers.analyze import analyze, plan
 from service.controllers.assignments import AssignmentController
 from service.controllers.events import ingest
@@ -24,6 +27,7 @@ from service.controllers.pilots import PilotController
 from service.controllers.reports import ReportController, decisions
 from service.controllers.results import results, timeseries
 from service.errors import PilotliftError
+from service.keys import KeyRing
 from service.reports.schedule import parse_schedule, run_schedule
 from service.settings import Settings
 from service.storage.db import create_storage_engine, migrate
@@ -59,6 +63,10 @@ def _validation_error(
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _error(500, "Internal error; it has been logged. Retrying the request is safe.")
+
+
+def _actor(request: Request[Any, Any, Any]) -> str:
+    return actor_of(request)
 
 
 class _Schedule:
@@ -103,6 +111,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             plan,
             ReportController,
             decisions,
+            erase_customer,
+            audit_trail,
             health,
             ready,
             PrometheusEndpoint,
@@ -110,7 +120,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         dependencies={
             "engine": Provide(lambda: engine, use_cache=True, sync_to_thread=False),
             "settings": Provide(lambda: settings, use_cache=True, sync_to_thread=False),
+            "actor": Provide(_actor, sync_to_thread=False),
         },
+        guards=[require_scope],
+        state=State({"keyring": KeyRing(engine), "allow_open": settings.allow_open}),
         exception_handlers={
             PilotliftError: _domain_error,
             ValidationException: _validation_error,

@@ -1,4 +1,4 @@
-"""``pilotlift`` command line: serve, demo, report."""
+"""``pilotlift`` command line: serve, demo, report, keys."""
 
 from __future__ import annotations
 
@@ -13,28 +13,36 @@ __all__ = ["main"]
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service.server import is_loopback
-    from service.settings import Settings
+    from service.keys import list_keys
+    from service.settings import Settings, is_loopback
     from service.storage.db import create_storage_engine, migrate
 
-    if not is_loopback(args.host):
-        print(
-            f"pilotlift: refusing to serve on {args.host}: no API keys are configured, and an"
-            " open server may only listen on a loopback address (127.0.0.1, ::1, localhost).",
-            file=sys.stderr,
-        )
-        return 2
     settings = Settings.from_env()
     engine = create_storage_engine(settings.database_url)
     migrate(engine)  # once, here, so that workers never race on the schema
+    keys = [k for k in list_keys(engine) if k.revoked_at is None]
+    has_any = bool(list_keys(engine))
     engine.dispose()
+    if not has_any and not is_loopback(args.host):
+        print(
+            f"pilotlift: refusing to serve on {args.host}: no API keys exist, and an open server"
+            " may only listen on a loopback address (127.0.0.1, ::1, localhost). Create a key"
+            " first: pilotlift keys create --scope admin",
+            file=sys.stderr,
+        )
+        return 2
     os.environ["PILOTLIFT_MIGRATE_ON_START"] = "0"
+    os.environ["PILOTLIFT_BIND_HOST"] = args.host
     if args.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="pilotlift-metrics-")
+    mode = (
+        f"{len(keys)} active API key(s); every call but /health and /ready needs one"
+        if has_any
+        else "no API keys exist: running OPEN on loopback only"
+    )
     print(
         f"pilotlift: storage {settings.database_url}; serving on http://{args.host}:{args.port}"
-        f" with {args.workers} worker(s). No API keys are configured: running OPEN on loopback"
-        " only.",
+        f" with {args.workers} worker(s); {mode}.",
         flush=True,
     )
     uvicorn.run(
@@ -45,7 +53,40 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         access_log=False,
+        timeout_graceful_shutdown=30,
     )
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    """``pilotlift keys create|revoke|list`` on the configured database."""
+    from service.errors import PilotliftError
+    from service.keys import create_key, list_keys, revoke_key
+    from service.settings import Settings
+    from service.storage.db import create_storage_engine, migrate
+    from service.timeutil import utc_now
+
+    settings = Settings.from_env()
+    engine = create_storage_engine(settings.database_url)
+    migrate(engine)
+    try:
+        if args.action == "create":
+            secret, info = create_key(engine, scope=args.scope, name=args.name, now=utc_now())
+            print(f"created {info.scope} key {info.name!r}; it is shown only this once:",
+                  file=sys.stderr)  # fmt: skip
+            print(secret)
+        elif args.action == "revoke":
+            info = revoke_key(engine, args.name, now=utc_now())
+            print(f"revoked key {info.name!r}", file=sys.stderr)
+        else:
+            for k in list_keys(engine):
+                state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"
+                print(f"{k.name}\t{k.scope}\t{k.prefix}…\t{k.created_at:%Y-%m-%d %H:%M}\t{state}")
+    except PilotliftError as exc:
+        print(f"pilotlift keys: {exc.detail}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
     return 0
 
 
@@ -136,6 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=48)
     demo.add_argument("--exit", action="store_true", help="exit after printing the results")
     demo.set_defaults(func=_demo)
+
+    keys = sub.add_parser("keys", help="API keys: create (shown once), revoke, list")
+    key_actions = keys.add_subparsers(dest="action", required=True)
+    create = key_actions.add_parser("create", help="create a key and print it once")
+    create.add_argument("--scope", required=True, choices=("admin", "read", "assign"))
+    create.add_argument("--name", help="a unique name (default: scope and a random suffix)")
+    revoke = key_actions.add_parser("revoke", help="revoke a key by name")
+    revoke.add_argument("name")
+    key_actions.add_parser("list", help="list keys (never their secrets)")
+    keys.set_defaults(func=_keys)
 
     report = sub.add_parser("report", help="the weekly scale/stop review of an ISO week")
     report.add_argument("--week", help="e.g. 2026-W47; default: the last complete ISO week")

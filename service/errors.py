@@ -4,6 +4,8 @@
 ::
 
     PilotliftError
+    ├── Unauthorized      401  missing, unknown or revoked API key
+    ├── Forbidden         403  the key lacks the scope the endpoint needs
     ├── NotFound          404  no such pilot / assignment
     ├── Conflict          409  the request contradicts the pilot's state or a recorded fact
     ├── InvalidInput      422  well-formed JSON that breaks a rule; ``extra`` lists each problem
@@ -17,10 +19,12 @@ from typing import Any
 
 __all__ = [
     "Conflict",
+    "Forbidden",
     "InvalidInput",
     "NotFound",
     "PayloadTooLarge",
     "PilotliftError",
+    "Unauthorized",
     "UnsupportedMedia",
 ]
 
@@ -32,6 +36,14 @@ class PilotliftError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+
+
+class Unauthorized(PilotliftError):
+    status_code = 401
+
+
+class Forbidden(PilotliftError):
+    status_code = 403
 
 
 class NotFound(PilotliftError):

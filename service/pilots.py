@@ -17,6 +17,7 @@ import msgspec
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
+from service import audit
 from service.assignment import AssignmentRule, claim_buckets
 from service.errors import Conflict, InvalidInput, NotFound
 from service.schema import Conclusion, Pilot, PilotCreate, PilotPatch
@@ -104,7 +105,9 @@ def list_pilots(engine: Engine, status: str | None = None) -> list[Pilot]:
         return [_record(row).pilot for row in conn.execute(query)]
 
 
-def create_pilot(engine: Engine, body: PilotCreate, now: datetime) -> Pilot:
+def create_pilot(
+    engine: Engine, body: PilotCreate, now: datetime, *, actor: str = "system"
+) -> Pilot:
     try:
         with write_transaction(engine) as conn:
             conn.execute(
@@ -118,6 +121,8 @@ def create_pilot(engine: Engine, body: PilotCreate, now: datetime) -> Pilot:
                     created_at=to_us(now),
                 )
             )
+            audit.record(conn, actor=actor, action="pilot.create", target=body.key,
+                         change=msgspec.to_builtins(body), now=now)  # fmt: skip
             return load_pilot(conn, body.key).pilot
     except IntegrityError as exc:
         raise Conflict(f"A pilot with key {body.key!r} already exists.") from exc
@@ -145,7 +150,9 @@ def _claim(conn: Connection, record: PilotRecord, traffic: float) -> str:
     return json.dumps([list(r) for r in claimed])
 
 
-def patch_pilot(engine: Engine, key: str, patch: PilotPatch, now: datetime) -> Pilot:
+def patch_pilot(
+    engine: Engine, key: str, patch: PilotPatch, now: datetime, *, actor: str = "system"
+) -> Pilot:
     changes = {
         name: value
         for name, value in msgspec.structs.asdict(patch).items()
@@ -182,11 +189,20 @@ def patch_pilot(engine: Engine, key: str, patch: PilotPatch, now: datetime) -> P
         values["design"] = msgspec.json.encode(design).decode()
         values["layer"] = design.layer
         conn.execute(update(pilots).where(pilots.c.id == record.id).values(**values))
+        audit.record(conn, actor=actor, action="pilot.patch", target=key,
+                     change=msgspec.to_builtins(changes), now=now)  # fmt: skip
         return load_pilot(conn, key).pilot
 
 
 def _transition(
-    engine: Engine, key: str, allowed_from: tuple[str, ...], to: str, **values: Any
+    engine: Engine,
+    key: str,
+    allowed_from: tuple[str, ...],
+    to: str,
+    *,
+    actor: str,
+    now: datetime,
+    **values: Any,
 ) -> Pilot:
     with write_transaction(engine) as conn:
         record = load_pilot(conn, key, for_update=True)
@@ -198,6 +214,11 @@ def _transition(
         if to == "running" and record.pilot.layer is not None:
             values["layer_buckets"] = _claim(conn, record, record.pilot.traffic)
         conn.execute(update(pilots).where(pilots.c.id == record.id).values(status=to, **values))
+        change: dict[str, Any] = {"from": record.pilot.status, "to": to}
+        if to == "concluded":
+            change |= {"decision": values["decision"], "note": values.get("decision_note")}
+        action = {"running": "pilot.start", "stopped": "pilot.stop"}.get(to, "pilot.conclude")
+        audit.record(conn, actor=actor, action=action, target=key, change=change, now=now)
         if to == "concluded":
             # The final call enters the decision log in the same transaction.
             conn.execute(
@@ -214,15 +235,21 @@ def _transition(
         return load_pilot(conn, key).pilot
 
 
-def start_pilot(engine: Engine, key: str, now: datetime) -> Pilot:
-    return _transition(engine, key, ("draft",), "running", started_at=to_us(now))
+def start_pilot(engine: Engine, key: str, now: datetime, *, actor: str = "system") -> Pilot:
+    return _transition(
+        engine, key, ("draft",), "running", actor=actor, now=now, started_at=to_us(now)
+    )
 
 
-def stop_pilot(engine: Engine, key: str, now: datetime) -> Pilot:
-    return _transition(engine, key, ("running",), "stopped", stopped_at=to_us(now))
+def stop_pilot(engine: Engine, key: str, now: datetime, *, actor: str = "system") -> Pilot:
+    return _transition(
+        engine, key, ("running",), "stopped", actor=actor, now=now, stopped_at=to_us(now)
+    )
 
 
-def conclude_pilot(engine: Engine, key: str, body: Conclusion, now: datetime) -> Pilot:
+def conclude_pilot(
+    engine: Engine, key: str, body: Conclusion, now: datetime, *, actor: str = "system"
+) -> Pilot:
     extra: dict[str, Any] = {}
     with read_transaction(engine) as conn:
         if load_pilot(conn, key).pilot.status == "running":
@@ -232,6 +259,8 @@ def conclude_pilot(engine: Engine, key: str, body: Conclusion, now: datetime) ->
         key,
         ("running", "stopped"),
         "concluded",
+        actor=actor,
+        now=now,
         concluded_at=to_us(now),
         decision=body.decision,
         decision_note=body.note,

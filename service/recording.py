@@ -15,13 +15,14 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select
 
+from service import audit
 from service.assignment import NOT_IN_PILOT
 from service.errors import Conflict, InvalidInput, NotFound
 from service.pilots import PilotRecord, load_pilot
 from service.schema import ImportedAssignment
 from service.storage.sql import chunks, param, read_transaction, write_transaction
 from service.storage.tables import assignments, pilots
-from service.timeutil import from_us, to_us
+from service.timeutil import from_us, to_us, utc_now
 
 __all__ = ["Recorded", "assign_customers", "import_assignments", "recorded_assignment"]
 
@@ -134,7 +135,12 @@ def _check_import_groups(record: PilotRecord, items: Sequence[ImportedAssignment
 
 
 def import_assignments(
-    engine: Engine, key: str, items: Sequence[ImportedAssignment]
+    engine: Engine,
+    key: str,
+    items: Sequence[ImportedAssignment],
+    *,
+    actor: str = "system",
+    now: datetime | None = None,
 ) -> tuple[int, int]:
     """Record externally randomized assignments; returns (imported, unchanged)."""
     with write_transaction(engine) as conn:
@@ -163,4 +169,7 @@ def import_assignments(
         imported = _insert_new(conn, rows)
         if imported and not record.has_imports:
             conn.execute(pilots.update().where(pilots.c.id == record.id).values(has_imports=True))
+        audit.record(conn, actor=actor, action="assignments.import", target=key,
+                     change={"imported": imported, "unchanged": len(items) - imported},
+                     now=now or utc_now())  # fmt: skip
     return imported, len(items) - imported

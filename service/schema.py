@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -28,12 +28,15 @@ __all__ = [
     "AnalyzeArm",
     "AnalyzeRequest",
     "AnalyzeResponse",
+    "ApiKeyInfo",
     "Arm",
     "ArmMetric",
     "AssignmentImport",
     "AssignmentImportResult",
     "AssignmentRequest",
     "AssignmentResponse",
+    "AuditEntry",
+    "AuditLog",
     "ComparisonOut",
     "Conclusion",
     "Conversion",
@@ -42,6 +45,7 @@ __all__ = [
     "DecisionLog",
     "DecisionOut",
     "DecisionRecord",
+    "Erasure",
     "Event",
     "EventBatch",
     "Exposure",
@@ -63,6 +67,7 @@ __all__ = [
     "ReportSummary",
     "Results",
     "RevenueOut",
+    "Scope",
     "SrmOut",
     "Timeseries",
     "TimeseriesPoint",
@@ -617,3 +622,40 @@ class DecisionRecord(Response):
 class DecisionLog(Response):
     experiment: str
     decisions: list[DecisionRecord]
+
+
+# --- keys, audit, privacy -------------------------------------------------------------------
+
+Scope = Literal["admin", "read", "assign"]
+
+
+class ApiKeyInfo(Response):
+    """An API key as listed: never the secret, only its first characters."""
+
+    name: str
+    scope: Scope
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class AuditEntry(Response):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    change: Any
+
+
+class AuditLog(Response):
+    entries: list[AuditEntry]
+
+
+class Erasure(Response):
+    """What ``DELETE /v1/customers/{customer_id}`` removed, per table."""
+
+    customer_id: str
+    assignments: int
+    exposures: int
+    conversions: int

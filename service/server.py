@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import threading
 import time
@@ -11,7 +10,7 @@ import uvicorn
 from litestar import Litestar
 
 from service.app import create_app
-from service.settings import Settings
+from service.settings import Settings, is_loopback
 
 __all__ = ["ThreadedServer", "asgi_factory", "is_loopback"]
 
@@ -19,15 +18,6 @@ __all__ = ["ThreadedServer", "asgi_factory", "is_loopback"]
 def asgi_factory() -> Litestar:
     """Entry point of each uvicorn worker process; settings come from the environment."""
     return create_app(Settings.from_env())
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def free_port(host: str = "127.0.0.1") -> int:

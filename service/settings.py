@@ -6,6 +6,7 @@ environment.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -13,7 +14,16 @@ from datetime import datetime
 
 from service.timeutil import utc_now
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "is_loopback"]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +39,17 @@ class Settings:
     """Publish the weekly review automatically, e.g. ``"mon 08:00"`` (UTC); off when unset."""
     report_poll_seconds: float = 60.0
     """How often each process checks whether the scheduled publication is due."""
+    bind_host: str = "127.0.0.1"
+    """The address the server listens on; with no API keys it may run open only on loopback."""
+    max_batch: int = 100_000
+    """Most customer ids per assignment call and events per event batch (at most 100,000)."""
+    max_id_length: int = 128
+    """Longest customer or event id accepted (at most 128)."""
+
+    @property
+    def allow_open(self) -> bool:
+        return is_loopback(self.bind_host)
+
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
     """The service's notion of *now*; the demo passes a simulated clock."""
 
@@ -48,4 +69,10 @@ class Settings:
             kwargs["report_schedule"] = env["PILOTLIFT_REPORT_SCHEDULE"]
         if "PILOTLIFT_REPORT_POLL_SECONDS" in env:
             kwargs["report_poll_seconds"] = float(env["PILOTLIFT_REPORT_POLL_SECONDS"])
+        if "PILOTLIFT_BIND_HOST" in env:
+            kwargs["bind_host"] = env["PILOTLIFT_BIND_HOST"]
+        if "PILOTLIFT_MAX_BATCH" in env:
+            kwargs["max_batch"] = min(int(env["PILOTLIFT_MAX_BATCH"]), 100_000)
+        if "PILOTLIFT_MAX_ID_LENGTH" in env:
+            kwargs["max_id_length"] = min(int(env["PILOTLIFT_MAX_ID_LENGTH"]), 128)
         return cls(**kwargs)  # type: ignore[arg-type]

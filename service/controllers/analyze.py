@@ -17,6 +17,7 @@ from stats import plan_pilot
     tags=["analysis"],
     status_code=HTTP_200_OK,
     sync_to_thread=True,
+    opt={"scope": "read"},
 )
 def analyze(data: AnalyzeRequest) -> AnalyzeResponse:
     """Comparisons (and SRM) for per-arm sums computed elsewhere, e.g. in a warehouse."""
@@ -24,7 +25,7 @@ def analyze(data: AnalyzeRequest) -> AnalyzeResponse:
 
 
 @post("/v1/plan", operation_id="planPilot", tags=["analysis"], status_code=HTTP_200_OK,
-      sync_to_thread=False)  # fmt: skip
+      sync_to_thread=False, opt={"scope": "read"})  # fmt: skip
 def plan(data: PlanRequest) -> PlanResponse:
     """Customers per arm, in total, and days needed to detect ``min_lift`` with ``power``."""
     try:

@@ -22,7 +22,8 @@ class AssignmentController(Controller):
     path = "/v1/experiments/{key:str}/assignments"
     tags = ["assignment"]
 
-    @post("", operation_id="assignCustomers", status_code=HTTP_200_OK, sync_to_thread=True)
+    @post("", operation_id="assignCustomers", status_code=HTTP_200_OK, sync_to_thread=True,
+          opt={"scope": "assign"})  # fmt: skip
     def assign(
         self, key: str, data: AssignmentRequest, engine: EngineDep, settings: SettingsDep
     ) -> AssignmentResponse:
@@ -54,9 +55,16 @@ class AssignmentController(Controller):
 
     @post("/import", operation_id="importAssignments", status_code=HTTP_200_OK, sync_to_thread=True)
     def import_(
-        self, key: str, data: AssignmentImport, engine: EngineDep
+        self,
+        key: str,
+        data: AssignmentImport,
+        engine: EngineDep,
+        settings: SettingsDep,
+        actor: str,
     ) -> AssignmentImportResult:
         """Record assignments made elsewhere; a clash with a recorded group rejects the batch."""
-        imported, unchanged = recording.import_assignments(engine, key, data.assignments)
+        imported, unchanged = recording.import_assignments(
+            engine, key, data.assignments, actor=actor, now=settings.clock()
+        )
         ASSIGNMENTS_RECORDED.inc(imported)
         return AssignmentImportResult(imported=imported, unchanged=unchanged)

@@ -22,6 +22,7 @@ NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl
     operation_id="ingestEvents",
     status_code=HTTP_200_OK,
     tags=["events"],
+    opt={"scope": "assign"},
 )
 async def ingest(request: Request, engine: EngineDep, settings: SettingsDep) -> IngestResult:
     """Store a batch of events: ``{"events": [...]}`` as JSON, or one event per line with

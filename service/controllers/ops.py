@@ -11,13 +11,15 @@ from service.controllers import EngineDep
 from service.storage.db import ping
 
 
-@get("/health", operation_id="health", tags=["operations"], sync_to_thread=False)
+@get("/health", operation_id="health", tags=["operations"], sync_to_thread=False,
+     opt={"public": True})  # fmt: skip
 def health() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
-@get("/ready", operation_id="ready", tags=["operations"], sync_to_thread=True)
+@get("/ready", operation_id="ready", tags=["operations"], sync_to_thread=True,
+     opt={"public": True})  # fmt: skip
 def ready(engine: EngineDep) -> Response[dict[str, str]]:
     """Storage is reachable."""
     try:

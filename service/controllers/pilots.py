@@ -17,9 +17,11 @@ class PilotController(Controller):
     tags = ["pilots"]
 
     @post("", operation_id="createPilot", status_code=HTTP_201_CREATED, sync_to_thread=True)
-    def create(self, data: PilotCreate, engine: EngineDep, settings: SettingsDep) -> Pilot:
+    def create(
+        self, data: PilotCreate, engine: EngineDep, settings: SettingsDep, actor: str
+    ) -> Pilot:
         """Create a pilot in ``draft``."""
-        return pilots.create_pilot(engine, data, settings.clock())
+        return pilots.create_pilot(engine, data, settings.clock(), actor=actor)
 
     @get("", operation_id="listPilots", sync_to_thread=True)
     def list(
@@ -36,21 +38,23 @@ class PilotController(Controller):
         return pilots.get_pilot(engine, key).pilot
 
     @patch("/{key:str}", operation_id="patchPilot", sync_to_thread=True)
-    def patch(self, key: str, data: PilotPatch, engine: EngineDep, settings: SettingsDep) -> Pilot:
+    def patch(
+        self, key: str, data: PilotPatch, engine: EngineDep, settings: SettingsDep, actor: str
+    ) -> Pilot:
         """Change a pilot; after start only descriptive fields, costs and a traffic increase."""
-        return pilots.patch_pilot(engine, key, data, settings.clock())
+        return pilots.patch_pilot(engine, key, data, settings.clock(), actor=actor)
 
     @post(
         "/{key:str}/start", operation_id="startPilot", status_code=HTTP_200_OK, sync_to_thread=True
     )
-    def start(self, key: str, engine: EngineDep, settings: SettingsDep) -> Pilot:
+    def start(self, key: str, engine: EngineDep, settings: SettingsDep, actor: str) -> Pilot:
         """``draft → running``: freezes the design and begins assigning."""
-        return pilots.start_pilot(engine, key, settings.clock())
+        return pilots.start_pilot(engine, key, settings.clock(), actor=actor)
 
     @post("/{key:str}/stop", operation_id="stopPilot", status_code=HTTP_200_OK, sync_to_thread=True)
-    def stop(self, key: str, engine: EngineDep, settings: SettingsDep) -> Pilot:
+    def stop(self, key: str, engine: EngineDep, settings: SettingsDep, actor: str) -> Pilot:
         """``running → stopped``: no more assignments; analysis turns fixed-horizon."""
-        return pilots.stop_pilot(engine, key, settings.clock())
+        return pilots.stop_pilot(engine, key, settings.clock(), actor=actor)
 
     @post(
         "/{key:str}/conclude",
@@ -59,7 +63,7 @@ class PilotController(Controller):
         sync_to_thread=True,
     )
     def conclude(
-        self, key: str, data: Conclusion, engine: EngineDep, settings: SettingsDep
+        self, key: str, data: Conclusion, engine: EngineDep, settings: SettingsDep, actor: str
     ) -> Pilot:
         """``running|stopped → concluded`` with the final decision and a note."""
-        return pilots.conclude_pilot(engine, key, data, settings.clock())
+        return pilots.conclude_pilot(engine, key, data, settings.clock(), actor=actor)

@@ -85,12 +85,12 @@ class ReportController(Controller):
     @post("", operation_id="publishWeeklyReport", status_code=HTTP_201_CREATED,
           sync_to_thread=True)  # fmt: skip
     def publish(
-        self, data: PublishRequest, engine: EngineDep, settings: SettingsDep
+        self, data: PublishRequest, engine: EngineDep, settings: SettingsDep, actor: str
     ) -> ReportSnapshot:
         """Publish a week's review: an immutable snapshot that enters the decision log."""
         week = _week(data.week, settings)
         report = build_for(engine, settings, week)
-        return reports.publish_report(engine, report, by="api", now=settings.clock())
+        return reports.publish_report(engine, report, by="api", now=settings.clock(), actor=actor)
 
     @get("", operation_id="listReports", sync_to_thread=True)
     def list(self, engine: EngineDep) -> ReportList:

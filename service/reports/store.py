@@ -9,6 +9,7 @@ import msgspec
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from service import audit
 from service.errors import Conflict, NotFound
 from service.schema import (
     DecisionLog,
@@ -26,7 +27,7 @@ __all__ = ["decision_history", "get_snapshot", "list_reports", "publish_report"]
 
 
 def publish_report(
-    engine: Engine, report: WeeklyReport, *, by: str, now: datetime
+    engine: Engine, report: WeeklyReport, *, by: str, now: datetime, actor: str | None = None
 ) -> ReportSnapshot:
     """Store ``report`` as the week's snapshot and log each pilot's call, atomically.
 
@@ -41,6 +42,8 @@ def publish_report(
                     week=report.week, published_at=to_us(now), published_by=by, body=body
                 )
             )
+            audit.record(conn, actor=actor or by, action="report.publish", target=report.week,
+                         change=report.summary.actions, now=now)  # fmt: skip
             for review in report.pilots:
                 conn.execute(
                     decision_log.insert().values(

@@ -100,3 +100,29 @@ decision_log = Table(
     Column("source", String(16), nullable=False),
     Column("recorded_at", BigInteger, nullable=False),
 )
+
+# API keys: only a SHA-256 of the secret is stored (the secret is 256 random bits, so a fast
+# hash cannot be brute-forced; a slow password hash would only slow every request down).
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("scope", String(8), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(12), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)
+
+# Every admin change, written in the same transaction as the change itself.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", BigInteger, nullable=False, index=True),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("change", Text, nullable=False),
+)
