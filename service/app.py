@@ -28,6 +28,7 @@ from service.controllers.reports import ReportController, decisions
 from service.controllers.results import results, timeseries
 from service.errors import PilotliftError
 from service.keys import KeyRing
+from service.logs import request_id_middleware
 from service.reports.schedule import parse_schedule, run_schedule
 from service.settings import Settings
 from service.storage.db import create_storage_engine, migrate
@@ -129,7 +130,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             ValidationException: _validation_error,
             500: _unexpected_error,
         },
-        middleware=[prometheus.middleware],
+        middleware=[request_id_middleware, prometheus.middleware],
         openapi_config=OpenAPIConfig(
             title="pilotlift",
             version="1",

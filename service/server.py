@@ -10,6 +10,7 @@ import uvicorn
 from litestar import Litestar
 
 from service.app import create_app
+from service.logs import configure_json_logging
 from service.settings import Settings, is_loopback
 
 __all__ = ["ThreadedServer", "asgi_factory", "is_loopback"]
@@ -17,6 +18,7 @@ __all__ = ["ThreadedServer", "asgi_factory", "is_loopback"]
 
 def asgi_factory() -> Litestar:
     """Entry point of each uvicorn worker process; settings come from the environment."""
+    configure_json_logging()
     return create_app(Settings.from_env())
 
 

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +27,9 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        # A file, not a pipe: a busy server writes a log line per request and must never
+        # block on a full pipe nobody reads.
+        self.log_path = database.with_suffix(f".{self.port}.log")
 
     def start(self) -> None:
         env = dict(os.environ, PILOTLIFT_DATABASE_URL=str(self.database), **self.extra_env)
@@ -43,14 +47,13 @@ class ServerProcess:
                 "warning",
             ],
             env=env,
-            stdout=subprocess.PIPE,
+            stdout=self._log_file(),
             stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                out = self.process.stdout.read().decode() if self.process.stdout else ""
-                raise RuntimeError(f"server exited early:\n{out}")
+                raise RuntimeError(f"server exited early:\n{self.log_text()}")
             try:
                 if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
                     return
@@ -67,6 +70,22 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+            self._log.close()
+        self.process = None
+
+    def _log_file(self) -> Any:
+        self._log = self.log_path.open("ab")
+        return self._log
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers, no flushing — a crash."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self._log.close()
         self.process = None
 
     def restart(self) -> None:
