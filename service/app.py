@@ -61,6 +61,15 @@ def _validation_error(
     return _error(422, detail, problems or None)
 
 
+def _too_large(request: Request[Any, Any, Any], _exc: Exception) -> Response[dict[str, Any]]:
+    limit = request.app.state.max_body_bytes
+    return _error(
+        413,
+        f"The request body is larger than this server accepts ({limit:,} bytes,"
+        " PILOTLIFT_MAX_BODY_BYTES); split the batch.",
+    )
+
+
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _error(500, "Internal error; it has been logged. Retrying the request is safe.")
@@ -124,10 +133,17 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             "actor": Provide(_actor, sync_to_thread=False),
         },
         guards=[require_scope],
-        state=State({"keyring": KeyRing(engine), "allow_open": settings.allow_open}),
+        state=State(
+            {
+                "keyring": KeyRing(engine),
+                "allow_open": settings.allow_open,
+                "max_body_bytes": settings.max_body_bytes,
+            }
+        ),
         exception_handlers={
             PilotliftError: _domain_error,
             ValidationException: _validation_error,
+            413: _too_large,
             500: _unexpected_error,
         },
         middleware=[request_id_middleware, prometheus.middleware],

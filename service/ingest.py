@@ -10,7 +10,7 @@ stored again.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +24,7 @@ from service.storage.sql import chunks, param, read_transaction, write_transacti
 from service.storage.tables import pilots
 from service.timeutil import to_us
 
-__all__ = ["IngestOutcome", "decode_events", "ingest_events"]
+__all__ = ["IngestOutcome", "decode_events", "ingest_events", "read_ndjson_body"]
 
 MAX_EVENTS = 100_000
 MAX_ERRORS_LISTED = 100
@@ -50,10 +50,9 @@ def _problem(index: int, exc: msgspec.ValidationError | msgspec.DecodeError) -> 
     return {"index": index, "field": field or None, "message": message}
 
 
-def _too_many(n: int) -> InvalidInput:
-    return InvalidInput(
-        f"A batch holds at most {MAX_EVENTS:,} events; this one has {n:,}. Split it."
-    )
+def _too_many(n: int, limit: int = MAX_EVENTS, *, at_least: bool = False) -> InvalidInput:
+    count = f"more than {limit:,}" if at_least else f"{n:,}"
+    return InvalidInput(f"A batch holds at most {limit:,} events; this one has {count}. Split it.")
 
 
 def _decode_each(raws: Sequence[bytes | msgspec.Raw]) -> list[Event]:
@@ -74,20 +73,46 @@ def _decode_each(raws: Sequence[bytes | msgspec.Raw]) -> list[Event]:
     return events
 
 
-def decode_events(body: bytes, *, ndjson: bool) -> list[Event]:
+def decode_events(
+    body: bytes, *, ndjson: bool, max_events: int = MAX_EVENTS, max_id_length: int = 128
+) -> list[Event]:
     """Decode a batch; raise :class:`InvalidInput` naming each bad event."""
+    events = _decode(body, ndjson=ndjson, max_events=max_events)
+    if max_id_length < 128:
+        _check_id_lengths(events, max_id_length)
+    return events
+
+
+def _check_id_lengths(events: Sequence[Event], limit: int) -> None:
+    problems = [
+        {"index": i, "field": name, "message": f"longer than {limit} characters"}
+        for i, ev in enumerate(events)
+        for name in ("id", "customer_id")
+        if len(getattr(ev, name)) > limit
+    ]
+    if problems:
+        raise InvalidInput(
+            f"{len(problems)} id(s) exceed the configured {limit} characters; nothing from this"
+            " batch was stored.",
+            extra=problems[:MAX_ERRORS_LISTED],
+        )
+
+
+def _decode(body: bytes, *, ndjson: bool, max_events: int) -> list[Event]:
     if ndjson:
         lines = [line for line in body.split(b"\n") if line.strip()]
         if not lines:
             raise InvalidInput("The NDJSON body holds no events.")
-        if len(lines) > MAX_EVENTS:
-            raise _too_many(len(lines))
+        if len(lines) > max_events:
+            raise _too_many(len(lines), max_events)
         try:  # fast path: one C-level decode of the whole batch
             return msgspec.json.decode(b"[" + b",".join(lines) + b"]", type=list[Event])
         except (msgspec.ValidationError, msgspec.DecodeError):
             return _decode_each(lines)
     try:
         batch = _batch_decoder.decode(body)
+        if len(batch.events) > max_events:
+            raise _too_many(len(batch.events), max_events)
         return batch.events
     except (msgspec.ValidationError, msgspec.DecodeError) as first:
         try:
@@ -105,8 +130,8 @@ def decode_events(body: bytes, *, ndjson: bool) -> list[Event]:
         items = raw["events"]
         if not items:
             raise InvalidInput("The batch holds no events.") from first
-        if len(items) > MAX_EVENTS:
-            raise _too_many(len(items)) from first
+        if len(items) > max_events:
+            raise _too_many(len(items), max_events) from first
         return _decode_each(items)
 
 
@@ -199,3 +224,17 @@ def ingest_events(
             stored_conversions = max(cur.rowcount, 0)
     accepted = stored_exposures + stored_conversions
     return IngestOutcome(accepted, len(events) - accepted, stored_exposures, stored_conversions)
+
+
+async def read_ndjson_body(chunks: AsyncIterator[bytes], max_events: int) -> bytes:
+    """Read an NDJSON body as it streams in, and stop reading as soon as it holds more lines
+    than a batch may: an oversized batch is refused without being held in memory. (The body
+    size limit is enforced by the framework as the bytes arrive.)"""
+    parts: list[bytes] = []
+    newlines = 0
+    async for chunk in chunks:
+        newlines += chunk.count(b"\n")
+        if newlines > max_events:  # a trailing newline after the last event is fine
+            raise _too_many(newlines, max_events, at_least=True)
+        parts.append(chunk)
+    return b"".join(parts)

@@ -6,7 +6,7 @@ from litestar import Controller, get, post
 from litestar.status_codes import HTTP_200_OK
 
 from service import recording
-from service.controllers import EngineDep, SettingsDep
+from service.controllers import EngineDep, SettingsDep, check_batch
 from service.observability import ASSIGNMENTS_RECORDED, ASSIGNMENTS_SERVED
 from service.schema import (
     AssignmentImport,
@@ -28,6 +28,7 @@ class AssignmentController(Controller):
         self, key: str, data: AssignmentRequest, engine: EngineDep, settings: SettingsDep
     ) -> AssignmentResponse:
         """Groups for 1..100,000 customers; first assignments are recorded before answering."""
+        check_batch(data.customer_ids, settings, "customer_ids")
         pilot_key, groups, new = recording.assign_customers(
             engine, key, data.customer_ids, settings.clock()
         )
@@ -63,6 +64,7 @@ class AssignmentController(Controller):
         actor: str,
     ) -> AssignmentImportResult:
         """Record assignments made elsewhere; a clash with a recorded group rejects the batch."""
+        check_batch([a.customer_id for a in data.assignments], settings, "assignments")
         imported, unchanged = recording.import_assignments(
             engine, key, data.assignments, actor=actor, now=settings.clock()
         )

@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_200_OK
 
 from service.controllers import EngineDep, SettingsDep
 from service.errors import UnsupportedMedia
-from service.ingest import decode_events, ingest_events
+from service.ingest import decode_events, ingest_events, read_ndjson_body
 from service.observability import EVENTS_DUPLICATE, EVENTS_INGESTED
 from service.schema import IngestResult
 
@@ -34,10 +34,16 @@ async def ingest(request: Request, engine: EngineDep, settings: SettingsDep) -> 
             f"Content-Type {media!r} is not accepted; send application/json or"
             " application/x-ndjson."
         )
-    body = await request.body()
+    ndjson = media in NDJSON_TYPES
+    if ndjson:
+        body = await read_ndjson_body(request.stream(), settings.max_batch)
+    else:
+        body = await request.body()
 
     def work() -> IngestResult:
-        events = decode_events(body, ndjson=media in NDJSON_TYPES)
+        events = decode_events(
+            body, ndjson=ndjson, max_events=settings.max_batch, max_id_length=settings.max_id_length
+        )
         outcome = ingest_events(
             engine,
             events,
