@@ -44,8 +44,14 @@ def test_kill_dash_nine_loses_nothing_acknowledged(tmp_path: Path) -> None:
     db = tmp_path / "crash.db"
     server = ServerProcess(db)
     server.start()
-    body = {"key": KEY, "name": "crash", "channel": "sms", "holdout_share": 0.5,
-            "variants": [{"key": "a"}], "min_lift": 0.05}  # fmt: skip
+    body = {
+        "key": KEY,
+        "name": "crash",
+        "channel": "sms",
+        "holdout_share": 0.5,
+        "variants": [{"key": "a"}],
+        "min_lift": 0.05,
+    }
     httpx.post(f"{server.url}/v1/experiments", json=body).raise_for_status()
     httpx.post(f"{server.url}/v1/experiments/{KEY}/start").raise_for_status()
 
@@ -57,16 +63,21 @@ def test_kill_dash_nine_loses_nothing_acknowledged(tmp_path: Path) -> None:
     def campaign_tool() -> None:
         for b in range(BATCHES):
             ids = [f"{b}-{i}" for i in range(IDS_PER_BATCH)]
-            _post_until_acknowledged(server, f"/v1/experiments/{KEY}/assignments",
-                                     json={"customer_ids": ids})  # fmt: skip
+            _post_until_acknowledged(
+                server, f"/v1/experiments/{KEY}/assignments", json={"customer_ids": ids}
+            )
             acked_assignments.add(b)
             lines = "\n".join(
                 f'{{"id":"{b}-{i}","type":"conversion","customer_id":"{b}-{i}",'
                 f'"event":"order","ts":"{ts}","value":1}}'
                 for i in range(EVENTS_PER_BATCH)
             )
-            _post_until_acknowledged(server, "/v1/events", content=lines.encode(),
-                                     headers={"Content-Type": "application/x-ndjson"})  # fmt: skip
+            _post_until_acknowledged(
+                server,
+                "/v1/events",
+                content=lines.encode(),
+                headers={"Content-Type": "application/x-ndjson"},
+            )
             acked_events.add(b)
         done.set()
 
@@ -80,10 +91,16 @@ def test_kill_dash_nine_loses_nothing_acknowledged(tmp_path: Path) -> None:
             server.kill()
             kills += 1
             # While the server is down: everything acknowledged is there, nothing half-written.
-            events = _per_batch(db, "SELECT CAST(substr(id, 1, instr(id, '-') - 1) AS INTEGER),"
-                                    " COUNT(*) FROM conversions GROUP BY 1")  # fmt: skip
-            assigned = _per_batch(db, "SELECT CAST(substr(customer_id, 1, instr(customer_id, '-')"
-                                      " - 1) AS INTEGER), COUNT(*) FROM assignments GROUP BY 1")  # fmt: skip
+            events = _per_batch(
+                db,
+                "SELECT CAST(substr(id, 1, instr(id, '-') - 1) AS INTEGER),"
+                " COUNT(*) FROM conversions GROUP BY 1",
+            )
+            assigned = _per_batch(
+                db,
+                "SELECT CAST(substr(customer_id, 1, instr(customer_id, '-')"
+                " - 1) AS INTEGER), COUNT(*) FROM assignments GROUP BY 1",
+            )
             assert all(n == EVENTS_PER_BATCH for n in events.values()), events
             assert all(n == IDS_PER_BATCH for n in assigned.values()), assigned
             assert acked_events <= set(events) and acked_assignments <= set(assigned)
@@ -97,5 +114,7 @@ def test_kill_dash_nine_loses_nothing_acknowledged(tmp_path: Path) -> None:
         recorded = conn.execute("SELECT COUNT(*) FROM assignments").fetchone()[0]
     assert stored == (BATCHES * EVENTS_PER_BATCH, BATCHES * EVENTS_PER_BATCH)
     assert recorded == BATCHES * IDS_PER_BATCH
-    print(f"kills survived {kills}; events checked {stored[0]:,}; assignments checked"
-          f" {recorded:,}; losses 0")  # fmt: skip
+    print(
+        f"kills survived {kills}; events checked {stored[0]:,}; assignments checked"
+        f" {recorded:,}; losses 0"
+    )
