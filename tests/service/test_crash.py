@@ -118,3 +118,32 @@ def test_kill_dash_nine_loses_nothing_acknowledged(tmp_path: Path) -> None:
         f"kills survived {kills}; events checked {stored[0]:,}; assignments checked"
         f" {recorded:,}; losses 0"
     )
+
+
+def test_sigterm_lets_the_in_flight_batch_finish(tmp_path: Path) -> None:
+    """Graceful shutdown: a batch being stored when SIGTERM arrives is stored and answered."""
+    db = tmp_path / "term.db"
+    server = ServerProcess(db)
+    server.start()
+    ts = datetime.now(UTC).isoformat()
+    n = 100_000
+    body = "\n".join(
+        f'{{"id":"t{i}","type":"conversion","customer_id":"c{i}","ts":"{ts}"}}' for i in range(n)
+    ).encode()
+    answer: dict[str, object] = {}
+
+    def send() -> None:
+        r = httpx.post(f"{server.url}/v1/events", content=body, timeout=120,
+                       headers={"Content-Type": "application/x-ndjson"})  # fmt: skip
+        answer.update(status=r.status_code, body=r.json())
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    time.sleep(0.4)  # the batch is uploaded and being decoded or written
+    assert server.process is not None
+    server.process.terminate()
+    sender.join(timeout=120)
+    server.process.wait(timeout=60)
+    assert answer == {"status": 200, "body": {"accepted": n, "duplicates": 0}}
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM conversions").fetchone() == (n,)
