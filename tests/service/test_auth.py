@@ -188,3 +188,11 @@ def test_keys_cli_shows_the_secret_once_and_lists_without_it(tmp_path: Path) -> 
     with engine.connect() as conn:
         stored = conn.exec_driver_sql("SELECT key_hash FROM api_keys").scalar_one()
     assert secret not in stored and len(stored) == 64
+
+
+def test_serve_refuses_to_run_open_off_loopback(tmp_path: Path) -> None:
+    env = {"PILOTLIFT_DATABASE_URL": str(tmp_path / "serve.db"), "PATH": ""}
+    r = subprocess.run([sys.executable, "-m", "service.cli", "serve", "--host", "0.0.0.0"],
+                       env=env, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 2 and "refusing to serve on 0.0.0.0" in r.stderr
+    assert "pilotlift keys create --scope admin" in r.stderr
