@@ -105,3 +105,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def client(server: ServerProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=120) as c:
         yield c
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same test on a SQLite file and on a throw-away PostgreSQL database."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "pilotlift.db")
+        return
+    from tests.pg import throwaway_database
+
+    with throwaway_database() as url:
+        yield url

@@ -67,7 +67,7 @@ def _per_customer_value(metric: Metric, event_index: int, period: str) -> str:
     return f"(CASE WHEN {count} > 0 THEN 1 ELSE 0 END)"
 
 
-def _group_query(metrics: Sequence[Metric], events: Sequence[str]) -> str:
+def _group_query(metrics: Sequence[Metric], events: Sequence[str], dialect: str = "sqlite") -> str:
     needs_value = {m.event for m in metrics if m.kind == "sum"}
     inner = [
         "(SELECT COUNT(*) FROM exposures e WHERE e.pilot_id = a.pilot_id"
@@ -91,6 +91,9 @@ def _group_query(metrics: Sequence[Metric], events: Sequence[str]) -> str:
         x = _per_customer_value(m, i, "x")
         outer += [f"SUM({y})", f"SUM({y} * {y})", f"SUM({x})", f"SUM({x} * {x})", f"SUM({x} * {y})"]
     event_list = ", ".join(f":ev{i}" for i in range(len(events)))
+    # SQLite walks the covering index in customer order when grouping by customer_id alone;
+    # PostgreSQL needs the whole primary key to accept assigned_at outside an aggregate.
+    group_by = "a.customer_id" if dialect == "sqlite" else "a.pilot_id, a.customer_id"
     join = (
         "LEFT JOIN conversions c"
         " ON c.customer_id = a.customer_id"
@@ -107,7 +110,7 @@ def _group_query(metrics: Sequence[Metric], events: Sequence[str]) -> str:
             SELECT {", ".join(inner)}
             FROM assignments a {join}
             WHERE a.pilot_id = :pilot_id AND a.grp = :grp AND a.assigned_at <= :as_of
-            GROUP BY a.customer_id
+            GROUP BY {group_by}
         ) per_customer
     """
 
@@ -157,7 +160,7 @@ def aggregate_pilot(
     as_of_us: int,
 ) -> PilotAggregate:
     events = sorted({m.event for m in metrics})
-    query = text(_group_query(metrics, events))
+    query = text(_group_query(metrics, events, conn.dialect.name))
     params: dict[str, object] = {
         "pilot_id": pilot_id,
         "as_of": as_of_us,

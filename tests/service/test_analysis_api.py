@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,8 +25,8 @@ def clock() -> SimulatedClock:
 
 
 @pytest.fixture
-def api(tmp_path: Path, clock: SimulatedClock) -> Iterator[TestClient[Any]]:
-    settings = Settings(database_url=str(tmp_path / "p.db"), clock=clock)
+def api(database_url: str, clock: SimulatedClock) -> Iterator[TestClient[Any]]:
+    settings = Settings(database_url=database_url, clock=clock)
     with TestClient(create_app(settings)) as client:
         yield client
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,8 +47,8 @@ def clock() -> SimulatedClock:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "pilotlift.db")
+def db(database_url: str) -> str:
+    return database_url
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +19,8 @@ NDJSON = {"Content-Type": "application/x-ndjson"}
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[TestClient[Any]]:
-    settings = Settings(database_url=str(tmp_path / "p.db"), clock=SimulatedClock(T0),
+def api(database_url: str) -> Iterator[TestClient[Any]]:
+    settings = Settings(database_url=database_url, clock=SimulatedClock(T0),
                         max_body_bytes=200_000, max_batch=50, max_id_length=20)  # fmt: skip
     with TestClient(create_app(settings)) as client:
         body = {"key": "sms", "name": "s", "channel": "sms", "holdout_share": 0.5,

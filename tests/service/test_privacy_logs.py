@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,14 +15,15 @@ from litestar.testing import TestClient
 from service.app import create_app
 from service.clock import SimulatedClock
 from service.settings import Settings
+from service.storage.db import create_storage_engine
 from tests.conftest import ServerProcess
 
 T0 = datetime(2026, 11, 16, 9, tzinfo=UTC)
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[TestClient[Any]]:
-    settings = Settings(database_url=str(tmp_path / "p.db"), clock=SimulatedClock(T0))
+def api(database_url: str) -> Iterator[TestClient[Any]]:
+    settings = Settings(database_url=database_url, clock=SimulatedClock(T0))
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -36,7 +36,7 @@ def _pilot(api: TestClient[Any], key: str) -> None:
     assert api.post(f"/v1/experiments/{key}/start").status_code == 200
 
 
-def test_erasure_removes_the_customer_everywhere(api: TestClient[Any], tmp_path: Path) -> None:
+def test_erasure_removes_the_customer_everywhere(api: TestClient[Any], database_url: str) -> None:
     ids = [f"c{i}" for i in range(200)]
     for key in ("one", "two"):
         _pilot(api, key)
@@ -71,11 +71,13 @@ def test_erasure_removes_the_customer_everywhere(api: TestClient[Any], tmp_path:
     assert r.json() == {"customer_id": "c7", "assignments": 2, "exposures": 2, "conversions": 2}
     assert totals() == (199, 1.0, 0)  # c8's order stays
     assert api.get("/v1/experiments/one/assignments/c7").status_code == 404
-    with sqlite3.connect(tmp_path / "p.db") as conn:
+    engine = create_storage_engine(database_url)
+    with engine.connect() as conn:
         for table in ("assignments", "exposures", "conversions"):
-            n = conn.execute(f"SELECT COUNT(*) FROM {table} WHERE customer_id = 'c7'").fetchone()
-            assert n == (0,), table
-        audit = conn.execute("SELECT action, target, change FROM audit_log").fetchall()
+            sql = f"SELECT COUNT(*) FROM {table} WHERE customer_id = 'c7'"
+            assert conn.exec_driver_sql(sql).scalar_one() == 0, table
+        audit = conn.exec_driver_sql("SELECT action, target, change FROM audit_log").fetchall()
+    engine.dispose()
     erase = [a for a in audit if a[0] == "customer.erase"]
     assert len(erase) == 1 and "c7" not in erase[0][1]  # the log does not keep the id itself
     assert json.loads(erase[0][2]) == {"assignments": 2, "conversions": 2, "exposures": 2}
