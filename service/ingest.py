@@ -162,6 +162,10 @@ def _check_semantics(events: Sequence[Event], pilot_ids: dict[str, int], latest:
         )
 
 
+def _first(row: tuple[Any, ...]) -> Any:
+    return row[0]
+
+
 def _stored_ids(conn: Connection, table: str, ids: Sequence[str]) -> set[str]:
     """Which of ``ids`` are already stored in ``table`` (``exposures`` or ``conversions``)."""
     found: set[str] = set()
@@ -205,8 +209,10 @@ def ingest_events(
         # per inserted row; the write lock held by this transaction keeps it exact.
         taken = _stored_ids(conn, "conversions", [r[0] for r in exposure_rows])
         taken |= _stored_ids(conn, "exposures", [r[0] for r in conversion_rows])
-        exposure_rows = [r for r in exposure_rows if r[0] not in taken]
-        conversion_rows = [r for r in conversion_rows if r[0] not in taken]
+        # Sorted by id: concurrent retries of overlapping batches take the unique-index locks
+        # in the same order, so PostgreSQL never deadlocks them.
+        exposure_rows = sorted((r for r in exposure_rows if r[0] not in taken), key=_first)
+        conversion_rows = sorted((r for r in conversion_rows if r[0] not in taken), key=_first)
         stored_exposures = stored_conversions = 0
         if exposure_rows:
             cur = conn.exec_driver_sql(

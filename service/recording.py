@@ -54,6 +54,9 @@ def _recorded_groups(
 def _insert_new(conn: Connection, rows: list[tuple[int, str, str, int, str]]) -> int:
     if not rows:
         return 0
+    # One order for every writer: two processes inserting overlapping batches in different
+    # orders would otherwise deadlock on PostgreSQL's unique index.
+    rows = sorted(dict.fromkeys(rows), key=lambda r: r[1])
     p = param(conn)
     cursor = conn.exec_driver_sql(
         "INSERT INTO assignments (pilot_id, customer_id, grp, assigned_at, source)"

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +30,10 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
         # A file, not a pipe: a busy server writes a log line per request and must never
         # block on a full pipe nobody reads.
-        self.log_path = database.with_suffix(f".{self.port}.log")
+        if isinstance(database, Path):
+            self.log_path = database.with_suffix(f".{self.port}.log")
+        else:  # a PostgreSQL URL
+            self.log_path = Path(tempfile.gettempdir()) / f"pilotlift-server-{self.port}.log"
 
     def start(self) -> None:
         env = dict(os.environ, PILOTLIFT_DATABASE_URL=str(self.database), **self.extra_env)
