@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -49,7 +50,14 @@ from stats import (
     srm_check,
 )
 
-__all__ = ["Options", "analyse", "compute_results", "default_method", "expected_shares"]
+__all__ = [
+    "Options",
+    "analyse",
+    "comparison_numbers",
+    "compute_results",
+    "default_method",
+    "expected_shares",
+]
 
 HOLDOUT = "holdout"
 
@@ -134,6 +142,29 @@ def _comparison(
     )
 
 
+def comparison_numbers(c: Comparison, p_adjusted: float | None) -> dict[str, Any]:
+    """The fields of a :class:`ComparisonOut` that come straight from the statistics."""
+    return {
+        "status": c.status,
+        "message": c.message,
+        "control_mean": c.control_mean,
+        "treatment_mean": c.treatment_mean,
+        "absolute_lift": c.absolute_lift,
+        "absolute_se": c.absolute_se,
+        "absolute_ci": c.absolute_ci,
+        "relative_lift": _finite(c.relative_lift),
+        "relative_se": c.relative_se,
+        "relative_ci": c.relative_ci,
+        "p_value": c.p_value,
+        "p_value_adjusted": p_adjusted,
+        "significant": p_adjusted is not None and p_adjusted < c.alpha,
+        "cuped": c.cuped,
+        "variance_reduction": c.variance_reduction,
+        "method": c.method,
+        "test": c.test,
+    }
+
+
 def _comparison_out(
     metric: Metric,
     c: Comparison,
@@ -151,23 +182,7 @@ def _comparison_out(
         kind=metric.kind,
         guardrail=metric.guardrail,
         direction=metric.direction,
-        status=c.status,
-        message=c.message,
-        control_mean=c.control_mean,
-        treatment_mean=c.treatment_mean,
-        absolute_lift=c.absolute_lift,
-        absolute_se=c.absolute_se,
-        absolute_ci=c.absolute_ci,
-        relative_lift=_finite(c.relative_lift),
-        relative_se=c.relative_se,
-        relative_ci=c.relative_ci,
-        p_value=c.p_value,
-        p_value_adjusted=p_adjusted,
-        significant=p_adjusted is not None and p_adjusted < c.alpha,
-        cuped=c.cuped,
-        variance_reduction=c.variance_reduction,
-        method=c.method,
-        test=c.test,
+        **comparison_numbers(c, p_adjusted),
         incremental_conversions=c.absolute_lift * treatment.customers if counts else None,
         incremental_conversions_ci=(
             scale_interval(c.absolute_ci, treatment.customers) if counts else None

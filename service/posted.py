@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
+from service.analysis import comparison_numbers
 from service.schema import AnalyzeArm, AnalyzeRequest, AnalyzeResponse, ComparisonOut, SrmOut
 from stats import CovariateSample, SampleMean, compare, holm, srm_check
 
@@ -43,25 +42,7 @@ def analyze_posted(req: AnalyzeRequest) -> AnalyzeResponse:
             metric=req.metric_kind,
             kind=req.metric_kind,
             guardrail=False,
-            status=c.status,
-            message=c.message,
-            control_mean=c.control_mean,
-            treatment_mean=c.treatment_mean,
-            absolute_lift=c.absolute_lift,
-            absolute_se=c.absolute_se,
-            absolute_ci=c.absolute_ci,
-            relative_lift=c.relative_lift
-            if c.relative_lift is not None and math.isfinite(c.relative_lift)
-            else None,
-            relative_se=c.relative_se,
-            relative_ci=c.relative_ci,
-            p_value=c.p_value,
-            p_value_adjusted=p_adj,
-            significant=p_adj is not None and p_adj < req.alpha,
-            cuped=c.cuped,
-            variance_reduction=c.variance_reduction,
-            method=c.method,
-            test=c.test,
+            **comparison_numbers(c, p_adj),
             incremental_conversions=c.absolute_lift * v.n if req.metric_kind == "binary" else None,
             incremental_conversions_ci=None,
             exposure_rate=0.0,
