@@ -54,6 +54,10 @@ def _serve(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=False,
         timeout_graceful_shutdown=30,
+        # uvicorn kills a worker that does not answer its supervisor's ping in time (5 s by
+        # default); on a busy 2-core machine a worker inside a 100k batch can take longer, and
+        # killing it would drop requests in flight.
+        timeout_worker_healthcheck=30,
     )
     return 0
 
