@@ -417,7 +417,6 @@ def aggregate(
             [HOLDOUT, *(v.key for v in pilot.variants)],
             pilot.metrics if metrics is None else metrics,
             window_us=pilot.attribution_window_days * US_PER_DAY,
-            lookback_us=pilot.covariate_lookback_days * US_PER_DAY,
             as_of_us=to_us(as_of),
         )
     return record, agg

@@ -20,7 +20,8 @@ from sqlalchemy import Connection, Engine, select
 
 from service.errors import InvalidInput
 from service.schema import Conversion, Event, EventBatch, Exposure
-from service.storage.sql import chunks, param, read_transaction, write_transaction
+from service.storage import totals
+from service.storage.sql import chunks, read_transaction, write_transaction
 from service.storage.tables import pilots
 from service.timeutil import to_us
 
@@ -162,22 +163,6 @@ def _check_semantics(events: Sequence[Event], pilot_ids: dict[str, int], latest:
         )
 
 
-def _first(row: tuple[Any, ...]) -> Any:
-    return row[0]
-
-
-def _stored_ids(conn: Connection, table: str, ids: Sequence[str]) -> set[str]:
-    """Which of ``ids`` are already stored in ``table`` (``exposures`` or ``conversions``)."""
-    found: set[str] = set()
-    p = param(conn)
-    for part in chunks(ids):
-        rows = conn.exec_driver_sql(
-            f"SELECT id FROM {table} WHERE id IN ({', '.join([p] * len(part))})", tuple(part)
-        )
-        found.update(i for (i,) in rows)
-    return found
-
-
 def ingest_events(
     engine: Engine, events: Sequence[Event], now: datetime, *, max_future: timedelta
 ) -> IngestOutcome:
@@ -203,33 +188,27 @@ def ingest_events(
             exposure_rows.append((ev.id, pilot_ids[ev.experiment], ev.customer_id, to_us(ev.ts)))
 
     with write_transaction(engine) as conn:
-        p = param(conn)
-        # Ids are unique across all events: an id already stored in the *other* table is a
-        # duplicate too. One batched lookup per table is much cheaper than a NOT EXISTS probe
-        # per inserted row; the write lock held by this transaction keeps it exact.
-        taken = _stored_ids(conn, "conversions", [r[0] for r in exposure_rows])
-        taken |= _stored_ids(conn, "exposures", [r[0] for r in conversion_rows])
-        # Sorted by id: concurrent retries of overlapping batches take the unique-index locks
-        # in the same order, so PostgreSQL never deadlocks them.
-        exposure_rows = sorted((r for r in exposure_rows if r[0] not in taken), key=_first)
-        conversion_rows = sorted((r for r in conversion_rows if r[0] not in taken), key=_first)
-        stored_exposures = stored_conversions = 0
-        if exposure_rows:
-            cur = conn.exec_driver_sql(
-                f"INSERT INTO exposures (id, pilot_id, customer_id, ts) VALUES ({p}, {p}, {p}, {p})"
-                " ON CONFLICT DO NOTHING",
-                exposure_rows,
-            )
-            stored_exposures = max(cur.rowcount, 0)
-        if conversion_rows:
-            cur = conn.exec_driver_sql(
-                "INSERT INTO conversions (id, customer_id, event, ts, value)"
-                f" VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING",
-                conversion_rows,
-            )
-            stored_conversions = max(cur.rowcount, 0)
+        totals.lock_gate(conn, "events")
+        stored_exposures = _store(conn, totals.STAGED_EXPOSURES, exposure_rows, "conversions")
+        stored_conversions = _store(conn, totals.STAGED_CONVERSIONS, conversion_rows, "exposures")
     accepted = stored_exposures + stored_conversions
     return IngestOutcome(accepted, len(events) - accepted, stored_exposures, stored_conversions)
+
+
+def _store(conn: Connection, staged: totals.Staged, rows: list[tuple[Any, ...]], other: str) -> int:
+    """Stage one event type, drop ids the *other* type already holds (ids are unique across
+    all events), store the rest with their totals; returns how many were new."""
+    if not rows:
+        return 0
+    totals.stage(conn, staged, rows)
+    conn.exec_driver_sql(
+        f"DELETE FROM {staged.name} WHERE EXISTS"
+        f" (SELECT 1 FROM {other} o WHERE o.id = {staged.name}.id)"
+    )
+    add = totals.add_conversions if staged is totals.STAGED_CONVERSIONS else totals.add_exposures
+    stored = add(conn)
+    totals.clear(conn, staged)
+    return stored
 
 
 async def read_ndjson_body(chunks: AsyncIterator[bytes], max_events: int) -> bytes:

@@ -21,9 +21,10 @@ from service import audit
 from service.assignment import AssignmentRule, claim_buckets
 from service.errors import Conflict, InvalidInput, NotFound
 from service.schema import Conclusion, Pilot, PilotCreate, PilotPatch
+from service.storage import totals
 from service.storage.sql import read_transaction, write_transaction
 from service.storage.tables import decision_log, pilots
-from service.timeutil import from_us, to_us
+from service.timeutil import US_PER_DAY, from_us, to_us
 
 __all__ = [
     "PilotRecord",
@@ -119,6 +120,7 @@ def create_pilot(
                     layer_buckets="[]",
                     has_imports=False,
                     created_at=to_us(now),
+                    **_windows(body),
                 )
             )
             audit.record(conn, actor=actor, action="pilot.create", target=body.key,
@@ -126,6 +128,14 @@ def create_pilot(
             return load_pilot(conn, body.key).pilot
     except IntegrityError as exc:
         raise Conflict(f"A pilot with key {body.key!r} already exists.") from exc
+
+
+def _windows(design: PilotCreate) -> dict[str, int]:
+    """The design's windows as the pilots table keeps them for ingestion's SQL."""
+    return {
+        "window_us": design.attribution_window_days * US_PER_DAY,
+        "lookback_us": design.covariate_lookback_days * US_PER_DAY,
+    }
 
 
 def _layer_claims(conn: Connection, record: PilotRecord) -> list[tuple[int, int]]:
@@ -159,6 +169,8 @@ def patch_pilot(
         if value is not msgspec.UNSET
     }
     with write_transaction(engine) as conn:
+        # The gate first: a rebuild of the totals below must not interleave with ingestion.
+        totals.lock_gate(conn, "assignments")
         record = load_pilot(conn, key, for_update=True)
         status = record.pilot.status
         values: dict[str, Any] = {}
@@ -188,7 +200,11 @@ def patch_pilot(
             raise InvalidInput(f"The patched pilot is invalid: {exc}") from exc
         values["design"] = msgspec.json.encode(design).decode()
         values["layer"] = design.layer
+        values |= _windows(design)
         conn.execute(update(pilots).where(pilots.c.id == record.id).values(**values))
+        if _windows(design) != _windows(record.design) and record.has_imports:
+            # A draft's imported customers were totalled with the old windows.
+            totals.rebuild_pilot(conn, record.id, values["window_us"], values["lookback_us"])
         audit.record(conn, actor=actor, action="pilot.patch", target=key,
                      change=msgspec.to_builtins(changes), now=now)  # fmt: skip
         return load_pilot(conn, key).pilot

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 
 from service import audit
 from service.schema import Erasure
+from service.storage import totals
 from service.storage.sql import write_transaction
-from service.storage.tables import assignments, conversions, exposures, pilots
+from service.storage.tables import assignments, conversions, customer_totals, exposures, pilots
+from service.storage.totals import EXPOSURE_EVENT
 
 __all__ = ["erase_customer"]
 
 
 def erase_customer(engine: Engine, customer_id: str, *, actor: str, now: datetime) -> Erasure:
     with write_transaction(engine) as conn:
+        totals.lock_gate(conn, "exclusive")
+        _erase_totals(conn, customer_id)  # first: it finds the rows through the facts below
         pilot_ids = [i for (i,) in conn.execute(select(pilots.c.id))]
         # Per pilot, so each delete is an index seek on (pilot_id, customer_id).
         erased_assignments = erased_exposures = 0
@@ -55,6 +59,30 @@ def erase_customer(engine: Engine, customer_id: str, *, actor: str, now: datetim
             now=now,
         )  # fmt: skip
     return result
+
+
+def _erase_totals(conn: Connection, customer_id: str) -> None:
+    """Delete the customer's totals rows by their full keys (pilot, event, group, customer):
+    the pilots and groups from the customer's assignments, the events from their conversions."""
+    placements = conn.execute(
+        select(assignments.c.pilot_id, assignments.c.grp).where(
+            assignments.c.customer_id == customer_id
+        )
+    ).all()
+    events = {EXPOSURE_EVENT} | set(
+        conn.execute(
+            select(conversions.c.event).where(conversions.c.customer_id == customer_id).distinct()
+        ).scalars()
+    )
+    for pilot_id, grp in placements:
+        conn.execute(
+            delete(customer_totals).where(
+                customer_totals.c.pilot_id == pilot_id,
+                customer_totals.c.event.in_(sorted(events)),
+                customer_totals.c.grp == grp,
+                customer_totals.c.customer_id == customer_id,
+            )
+        )
 
 
 def _digest(customer_id: str) -> str:

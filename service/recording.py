@@ -20,9 +20,10 @@ from service.assignment import NOT_IN_PILOT
 from service.errors import Conflict, InvalidInput, NotFound
 from service.pilots import PilotRecord, load_pilot
 from service.schema import ImportedAssignment
-from service.storage.sql import chunks, param, read_transaction, write_transaction
+from service.storage import totals
+from service.storage.sql import chunks, read_transaction, write_transaction
 from service.storage.tables import assignments, pilots
-from service.timeutil import from_us, to_us, utc_now
+from service.timeutil import US_PER_DAY, from_us, to_us, utc_now
 
 __all__ = ["Recorded", "assign_customers", "import_assignments", "recorded_assignment"]
 
@@ -51,19 +52,40 @@ def _recorded_groups(
     return found
 
 
-def _insert_new(conn: Connection, rows: list[tuple[int, str, str, int, str]]) -> int:
+def _insert_new(
+    conn: Connection, record: PilotRecord, rows: dict[str, tuple[str, int, str]]
+) -> int:
+    """Record the customers of ``rows`` (customer → group, assigned_at, source) that have no
+    assignment yet, with their window totals; returns how many were new.
+
+    Rows go in customer order: two processes inserting overlapping batches in different orders
+    would otherwise deadlock on PostgreSQL's unique index.
+    """
     if not rows:
         return 0
-    # One order for every writer: two processes inserting overlapping batches in different
-    # orders would otherwise deadlock on PostgreSQL's unique index.
-    rows = sorted(dict.fromkeys(rows), key=lambda r: r[1])
-    p = param(conn)
-    cursor = conn.exec_driver_sql(
-        "INSERT INTO assignments (pilot_id, customer_id, grp, assigned_at, source)"
-        f" VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT DO NOTHING",
-        rows,
+    pilot = record.pilot
+    window = pilot.attribution_window_days * US_PER_DAY
+    lookback = pilot.covariate_lookback_days * US_PER_DAY
+    staged = totals.STAGED_ASSIGNMENTS
+    totals.stage(conn, staged, ((c, *rows[c]) for c in sorted(rows)))
+    if totals.is_postgres(conn):
+        return totals.record_assignments_postgres(conn, record.id, window, lookback)
+    # SQLite holds the write lock: what is not recorded now is new.
+    conn.exec_driver_sql(
+        f"DELETE FROM {staged.name} WHERE EXISTS (SELECT 1 FROM assignments a"
+        f" WHERE a.pilot_id = ? AND a.customer_id = {staged.name}.customer_id)",
+        (record.id,),
     )
-    return max(cursor.rowcount, 0)
+    new = conn.exec_driver_sql(
+        "INSERT INTO assignments (pilot_id, customer_id, grp, assigned_at, source)"
+        f" SELECT ?, customer_id, grp, assigned_at, source FROM {staged.name}"
+        " ORDER BY customer_id",
+        (record.id,),
+    ).rowcount
+    if new:
+        totals.build_for_assignments(conn, record.id, window, lookback)
+    totals.clear(conn, staged)
+    return max(new, 0)
 
 
 def assign_customers(
@@ -80,16 +102,15 @@ def assign_customers(
     groups = record.rule().assign(customer_ids)
     at = to_us(now)
     with write_transaction(engine) as conn:
+        totals.lock_gate(conn, "assignments")
         if record.has_imports:
             # Imported (externally randomized) customers keep their recorded group.
             recorded = _recorded_groups(conn, record.id, customer_ids)
             groups = [recorded[c][0] if c in recorded else g for c, g in zip(customer_ids, groups)]
-        rows = [
-            (record.id, cid, grp, at, "hash")
-            for cid, grp in zip(customer_ids, groups)
-            if grp != NOT_IN_PILOT
-        ]
-        new = _insert_new(conn, rows)
+        rows = {
+            cid: (grp, at, "hash") for cid, grp in zip(customer_ids, groups) if grp != NOT_IN_PILOT
+        }
+        new = _insert_new(conn, record, rows)
     return record.pilot.key, groups, new
 
 
@@ -147,6 +168,7 @@ def import_assignments(
 ) -> tuple[int, int]:
     """Record externally randomized assignments; returns (imported, unchanged)."""
     with write_transaction(engine) as conn:
+        totals.lock_gate(conn, "assignments")
         record = load_pilot(conn, key, for_update=True)
         if record.pilot.status == "concluded":
             raise Conflict(f"Pilot {key!r} is concluded; it no longer takes assignments.")
@@ -164,12 +186,12 @@ def import_assignments(
                 " imported.",
                 extra=clashes[:100],
             )
-        rows = [
-            (record.id, cid, item.group, to_us(item.assigned_at), "import")
+        rows = {
+            cid: (item.group, to_us(item.assigned_at), "import")
             for cid, item in unique.items()
             if cid not in recorded
-        ]
-        imported = _insert_new(conn, rows)
+        }
+        imported = _insert_new(conn, record, rows)
         if imported and not record.has_imports:
             conn.execute(pilots.update().where(pilots.c.id == record.id).values(has_imports=True))
         audit.record(conn, actor=actor, action="assignments.import", target=key,

@@ -1,29 +1,27 @@
-"""Per-arm sufficient statistics of a pilot, computed by the database.
+"""Per-arm sufficient statistics of a pilot, computed by the database from the window totals.
 
 For every metric the database returns, per group, ``Σy``, ``Σy²`` over the attribution window
 and the pre-period covariate sums ``Σx``, ``Σx²``, ``Σxy`` (for CUPED), plus customers, exposed
 customers and exposures. Nothing per customer or per event is loaded into Python.
 
-Why the query has this shape (measured on SQLite, 1,000,000 customers, 2.1M conversions,
-900k exposures; see ``benchmarks/bench_core.py``):
+The per-customer numbers come from ``customer_totals`` (:mod:`service.storage.totals`), one row
+per pilot, event, group and customer, kept current by every write. A row whose latest counted
+event is at or after ``as_of`` is recomputed from the raw events in a correlated subquery, so a
+look into the past is exact and the usual look (``as_of`` = now) is one range scan per group
+and event. Binary, count and sum metrics on the same event all derive from a row's four
+numbers (``n_window``, ``value_window``, ``n_pre``, ``value_pre``).
 
-* **One statement per group**, filtered by ``grp``, instead of ``GROUP BY grp``: a ``GROUP BY``
-  over a million per-customer rows makes SQLite sort them in a temporary B-tree; with a handful
-  of groups, re-reading the small covering index once per group is far cheaper.
-* **One pass per customer** computes exposures (a correlated count on the covering index
-  ``(pilot_id, customer_id, ts)``) and the conversion sums together, where separate queries each
-  walked every customer again.
-* **Per distinct event, not per metric**: the join yields, per customer and event, the count
-  and value in the window (``ny``, ``vy``) and in the pre-period (``nx``, ``vx``); binary, count
-  and sum metrics on the same event are all derived from these four numbers.
-
-Every expression is plain SQL (``CASE``, no boolean arithmetic) so PostgreSQL runs it too.
+SQLite reads each (event, group) range of the primary key on its own (with a handful of groups
+that beats sorting a million rows for ``GROUP BY``); PostgreSQL aggregates all groups of an
+event in one hash-aggregated pass. Every expression is plain SQL (``CASE``, no boolean
+arithmetic) so both backends run it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -57,62 +55,78 @@ class PilotAggregate:
     unassigned_exposures: int
 
 
-def _per_customer_value(metric: Metric, event_index: int, period: str) -> str:
+def _per_customer_value(metric: Metric, period: str) -> str:
     """Per-customer value of ``metric`` from the inner columns (``period`` is y or x)."""
-    count, value = f"n{period}{event_index}", f"v{period}{event_index}"
     if metric.kind == "sum":
-        return value
+        return f"v{period}"
     if metric.kind == "count":
-        return count
-    return f"(CASE WHEN {count} > 0 THEN 1 ELSE 0 END)"
+        return f"n{period}"
+    return f"(CASE WHEN n{period} > 0 THEN 1 ELSE 0 END)"
 
 
-def _group_query(metrics: Sequence[Metric], events: Sequence[str], dialect: str = "sqlite") -> str:
-    needs_value = {m.event for m in metrics if m.kind == "sum"}
-    inner = [
-        "(SELECT COUNT(*) FROM exposures e WHERE e.pilot_id = a.pilot_id"
-        " AND e.customer_id = a.customer_id AND e.ts < :as_of) AS ex"
-    ]
-    for i, name in enumerate(events):
-        match = f"c.event = :ev{i}"
-        for period, cond in (("y", "c.ts >= a.assigned_at"), ("x", "c.ts < a.assigned_at")):
-            inner.append(
-                f"COALESCE(SUM(CASE WHEN {match} AND {cond} THEN 1 ELSE 0 END), 0) AS n{period}{i}"
-            )
-            if name in needs_value:
-                inner.append(
-                    f"COALESCE(SUM(CASE WHEN {match} AND {cond} THEN c.value ELSE 0 END), 0)"
-                    f" AS v{period}{i}"
-                )
-    outer = ["COUNT(*)", "SUM(CASE WHEN ex > 0 THEN 1 ELSE 0 END)", "SUM(ex)"]
-    for m in metrics:
-        i = events.index(m.event)
-        y = _per_customer_value(m, i, "y")
-        x = _per_customer_value(m, i, "x")
-        outer += [f"SUM({y})", f"SUM({y} * {y})", f"SUM({x})", f"SUM({x} * {x})", f"SUM({x} * {y})"]
-    event_list = ", ".join(f":ev{i}" for i in range(len(events)))
-    # SQLite walks the covering index in customer order when grouping by customer_id alone;
-    # PostgreSQL needs the whole primary key to accept assigned_at outside an aggregate.
-    group_by = "a.customer_id" if dialect == "sqlite" else "a.pilot_id, a.customer_id"
-    join = (
-        "LEFT JOIN conversions c"
-        " ON c.customer_id = a.customer_id"
-        f" AND c.event IN ({event_list})"
-        " AND c.ts >= a.assigned_at - :lookback"
-        " AND c.ts < a.assigned_at + :window"
-        " AND c.ts < :as_of"
-        if events
-        else ""
+_CLEAN = "t.last_ts < :as_of"
+_IN_WINDOW = (
+    "c.customer_id = t.customer_id AND c.event = t.event AND c.ts >= t.assigned_at"
+    " AND c.ts < t.assigned_at + :window AND c.ts < :as_of"
+)
+
+
+def _by_group(dialect: str) -> tuple[str, str]:
+    """(filter, grouping) of the per-group statements: one group at a time on SQLite."""
+    if dialect == "sqlite":
+        return " AND t.grp = :grp", ""
+    return "", " GROUP BY grp"
+
+
+def _event_query(metrics: Sequence[Metric], dialect: str) -> str:
+    """Per-group sums of every metric on one event (``:event``)."""
+    needs_value = any(m.kind == "sum" for m in metrics)
+    value = (
+        f"CASE WHEN {_CLEAN} THEN t.value_window ELSE"
+        f" (SELECT COALESCE(SUM(c.value), 0) FROM conversions c WHERE {_IN_WINDOW}) END"
+        if needs_value
+        else "0"
     )
+    outer = []
+    for m in metrics:
+        y, x = _per_customer_value(m, "y"), _per_customer_value(m, "x")
+        outer += [f"SUM({y})", f"SUM({y} * {y})", f"SUM({x})", f"SUM({x} * {x})", f"SUM({x} * {y})"]
+    where, group_by = _by_group(dialect)
     return f"""
-        SELECT {", ".join(outer)}
+        SELECT grp, {", ".join(outer)}
         FROM (
-            SELECT {", ".join(inner)}
-            FROM assignments a {join}
-            WHERE a.pilot_id = :pilot_id AND a.grp = :grp AND a.assigned_at <= :as_of
-            GROUP BY {group_by}
-        ) per_customer
+            SELECT t.grp AS grp,
+                CASE WHEN {_CLEAN} THEN t.n_window ELSE
+                    (SELECT COUNT(*) FROM conversions c WHERE {_IN_WINDOW}) END AS ny,
+                {value} AS vy, t.n_pre AS nx, t.value_pre AS vx
+            FROM customer_totals t
+            WHERE t.pilot_id = :pilot_id AND t.event = :event{where}
+                AND t.assigned_at <= :as_of
+        ) per_customer{group_by}
     """
+
+
+def _exposure_query(dialect: str) -> str:
+    where, group_by = _by_group(dialect)
+    return f"""
+        SELECT grp, SUM(CASE WHEN ex > 0 THEN 1 ELSE 0 END), SUM(ex)
+        FROM (
+            SELECT t.grp AS grp,
+                CASE WHEN {_CLEAN} THEN t.n_window ELSE
+                    (SELECT COUNT(*) FROM exposures e WHERE e.pilot_id = t.pilot_id
+                     AND e.customer_id = t.customer_id AND e.ts < :as_of) END AS ex
+            FROM customer_totals t
+            WHERE t.pilot_id = :pilot_id AND t.event = ''{where} AND t.assigned_at <= :as_of
+        ) per_customer{group_by}
+    """
+
+
+def _customers_query(dialect: str) -> str:
+    where, group_by = _by_group(dialect)
+    return (
+        "SELECT grp, COUNT(*) FROM assignments t"
+        f" WHERE t.pilot_id = :pilot_id{where} AND t.assigned_at <= :as_of{group_by}"
+    )
 
 
 def _other_groups(
@@ -140,13 +154,14 @@ def _other_groups(
     return sorted({g for (g,) in rows} - set(known))
 
 
-def _fill(arm: ArmAggregate, row: Sequence[object], metrics: Sequence[Metric]) -> None:
-    arm.customers = int(row[0] or 0)  # type: ignore[call-overload]
-    arm.exposed = int(row[1] or 0)  # type: ignore[call-overload]
-    arm.exposures = int(row[2] or 0)  # type: ignore[call-overload]
-    for i, m in enumerate(metrics):
-        base = 3 + 5 * i
-        arm.metrics[m.key] = MetricSums(*(float(v or 0) for v in row[base : base + 5]))  # type: ignore[arg-type]
+def _per_group(
+    conn: Connection, query: str, params: dict[str, object], groups: Sequence[str]
+) -> dict[str, Sequence[Any]]:
+    """Rows of a per-group statement keyed by group (one run per group on SQLite)."""
+    if conn.dialect.name == "sqlite":
+        rows = [conn.execute(text(query), dict(params, grp=g)).one() for g in groups]
+        return {g: row[1:] for g, row in zip(groups, rows) if row[0] is not None}
+    return {row[0]: row[1:] for row in conn.execute(text(query), params)}
 
 
 def aggregate_pilot(
@@ -156,30 +171,35 @@ def aggregate_pilot(
     metrics: Sequence[Metric],
     *,
     window_us: int,
-    lookback_us: int,
     as_of_us: int,
 ) -> PilotAggregate:
-    events = sorted({m.event for m in metrics})
-    query = text(_group_query(metrics, events, conn.dialect.name))
-    params: dict[str, object] = {
-        "pilot_id": pilot_id,
-        "as_of": as_of_us,
-        "window": window_us,
-        "lookback": lookback_us,
-    }
-    params.update({f"ev{i}": name for i, name in enumerate(events)})
+    """Per-arm sums as of ``as_of_us``; ``window_us`` bounds the recomputation of late rows
+    (the lookback is already inside the totals)."""
+    dialect = conn.dialect.name
+    params: dict[str, object] = {"pilot_id": pilot_id, "as_of": as_of_us, "window": window_us}
 
-    arms: dict[str, ArmAggregate] = {}
+    customers = _per_group(conn, _customers_query(dialect), params, groups)
+    if dialect == "sqlite":
+        known = sum(int(row[0]) for row in customers.values())
+        others = _other_groups(conn, params, groups, known)
+        customers |= _per_group(conn, _customers_query(dialect), params, others)
+    all_groups = [*groups, *sorted(set(customers) - set(groups))]
+    arms = {g: ArmAggregate(g) for g in all_groups}
+    for g, row in customers.items():
+        arms[g].customers = int(row[0])
 
-    def run(group: str) -> None:
-        arm = arms[group] = ArmAggregate(group)
-        _fill(arm, conn.execute(query, dict(params, grp=group)).one(), metrics)
+    for g, row in _per_group(conn, _exposure_query(dialect), params, all_groups).items():
+        arms[g].exposed, arms[g].exposures = int(row[0] or 0), int(row[1] or 0)
 
-    for group in groups:
-        run(group)
-    known_customers = sum(a.customers for a in arms.values())
-    for group in _other_groups(conn, params, groups, known_customers):
-        run(group)
+    for event in sorted({m.event for m in metrics}):
+        on_event = [m for m in metrics if m.event == event]
+        query = _event_query(on_event, dialect)
+        rows = _per_group(conn, query, dict(params, event=event), all_groups)
+        for g in all_groups:
+            row = rows.get(g, ())
+            for i, m in enumerate(on_event):
+                sums = (float(v or 0) for v in row[5 * i : 5 * i + 5])
+                arms[g].metrics[m.key] = MetricSums(*sums)
 
     total_exposures = int(
         conn.execute(

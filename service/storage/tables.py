@@ -40,6 +40,10 @@ pilots = Table(
     Column("concluded_at", BigInteger, nullable=True),
     Column("decision", String(16), nullable=True),
     Column("decision_note", Text, nullable=True),
+    # Copies of the design's attribution window and covariate lookback (microseconds), so that
+    # event ingestion can place a conversion in each pilot's window in SQL.
+    Column("window_us", BigInteger, nullable=False, server_default="0"),
+    Column("lookback_us", BigInteger, nullable=False, server_default="0"),
 )
 
 assignments = Table(
@@ -50,9 +54,10 @@ assignments = Table(
     Column("grp", String(64), nullable=False),
     Column("assigned_at", BigInteger, nullable=False),
     Column("source", String(8), nullable=False),  # "hash" or "import"
-    Index(
-        "ix_assignments_pilot_customer_group_time", "pilot_id", "customer_id", "grp", "assigned_at"
-    ),
+    # Customers per group as of a time: an index range count.
+    Index("ix_assignments_pilot_group_time", "pilot_id", "grp", "assigned_at"),
+    # Ingestion finds every pilot a converting customer is in.
+    Index("ix_assignments_customer", "customer_id", "pilot_id", "grp", "assigned_at"),
 )
 
 exposures = Table(
@@ -75,6 +80,31 @@ conversions = Table(
     Column("value", Float, nullable=False),
     Index("ix_conversions_customer_event_ts_value", "customer_id", "event", "ts", "value"),
 )
+
+# Per pilot, conversion event, group and customer: the totals the results need, kept current in
+# the same transaction as every assignment and event write (see service.storage.totals). The
+# primary key puts one group's customers of one event next to each other, so the results read
+# a contiguous range instead of joining every event. ``event = ''`` holds the exposures (a
+# conversion event name is never empty).
+customer_totals = Table(
+    "customer_totals",
+    metadata,
+    Column("pilot_id", Integer, primary_key=True),
+    Column("event", String(64), primary_key=True),
+    Column("grp", String(64), primary_key=True),
+    Column("customer_id", String(128), primary_key=True),
+    Column("assigned_at", BigInteger, nullable=False),
+    Column("n_window", BigInteger, nullable=False),  # events in [assigned_at, + window)
+    Column("value_window", Float, nullable=False),
+    Column("n_pre", BigInteger, nullable=False),  # events in [assigned_at - lookback, assigned_at)
+    Column("value_pre", Float, nullable=False),
+    Column("last_ts", BigInteger, nullable=False),  # latest counted event (0: none in window)
+    sqlite_with_rowid=False,
+)
+
+# Never holds a row: PostgreSQL writers lock it (SHARE for event ingestion, ROW EXCLUSIVE for
+# recording new assignments) so the two never interleave; see service.storage.totals.
+totals_gate = Table("totals_gate", metadata, Column("id", Integer, primary_key=True))
 
 # Published weekly reviews: immutable, one per ISO week (the primary key is what makes the
 # scheduled publication happen exactly once however many service processes race for it).

@@ -295,7 +295,6 @@ def test_attribution_window_and_pre_period(running: TestClient[Any], db: str) ->
             ["holdout", "sms_a", "sms_b"],
             [_metric("orders", "binary"), _metric("revenue", "sum")],
             window_us=7 * US_PER_DAY,
-            lookback_us=10 * US_PER_DAY,
             as_of_us=to_us(T0 + 30 * day),
         )
     revenue = agg.arms[group].metrics["revenue"]
@@ -390,7 +389,6 @@ def test_per_arm_sums_for_every_metric_kind(running: TestClient[Any], db: str) -
             ["holdout", "sms_a", "sms_b"],
             [_metric("orders", "binary"), _metric("n", "count"), _metric("revenue", "sum")],
             window_us=7 * US_PER_DAY,
-            lookback_us=10 * US_PER_DAY,
             as_of_us=to_us(T0 + 2 * day),
         )
     a = agg.arms[arm]
