@@ -5,11 +5,14 @@ and the pre-period covariate sums ``Σx``, ``Σx²``, ``Σxy`` (for CUPED), plus
 customers and exposures. Nothing per customer or per event is loaded into Python.
 
 The per-customer numbers come from ``customer_totals`` (:mod:`service.storage.totals`), one row
-per pilot, event, group and customer, kept current by every write. A row whose latest counted
-event is at or after ``as_of`` is recomputed from the raw events in a correlated subquery, so a
-look into the past is exact and the usual look (``as_of`` = now) is one range scan per group
-and event. Binary, count and sum metrics on the same event all derive from a row's four
-numbers (``n_window``, ``value_window``, ``n_pre``, ``value_pre``).
+per pilot, event, group and customer, kept current by every write. The usual look (``as_of`` =
+now) sums the stored values in one range scan per group and event, and counts the rows with
+an event at or after ``as_of`` on the way. Only if there are such late rows (a look into the
+past, or events dated ahead) are their contributions replaced by values recomputed from the
+raw events, so every ``as_of`` is exact. (One pass with a per-row ``CASE`` did the same but
+cost 1 µs per row: SQLite copies it into every one of the sums.) Binary, count and sum
+metrics on the same event all derive from a row's four numbers (``n_window``,
+``value_window``, ``n_pre``, ``value_pre``).
 
 SQLite reads each (event, group) range of the primary key on its own (with a handful of groups
 that beats sorting a million rows for ``GROUP BY``); PostgreSQL aggregates all groups of an
@@ -19,8 +22,9 @@ arithmetic) so both backends run it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -64,7 +68,29 @@ def _per_customer_value(metric: Metric, period: str) -> str:
     return f"(CASE WHEN n{period} > 0 THEN 1 ELSE 0 END)"
 
 
-_CLEAN = "t.last_ts < :as_of"
+def _product(metric: Metric, a: str, b: str) -> str:
+    # A 0/1 value squared is itself; writing it so lets equal sums share one column.
+    if metric.kind == "binary" and a == b:
+        return a
+    return f"{a} * {b}"
+
+
+def _metric_sums(metrics: Sequence[Metric]) -> tuple[list[str], list[list[int]]]:
+    """Distinct ``SUM`` expressions, and per metric the columns of its five sums.
+
+    Binary, count and sum metrics on one event share terms (Σy² of a binary metric is Σy);
+    every term costs per row, so each distinct one is computed once.
+    """
+    columns: dict[str, int] = {}
+    layout = []
+    for m in metrics:
+        y, x = _per_customer_value(m, "y"), _per_customer_value(m, "x")
+        terms = [y, _product(m, y, y), x, _product(m, x, x), _product(m, x, y)]
+        layout.append([columns.setdefault(f"SUM({term})", len(columns)) for term in terms])
+    return list(columns), layout
+
+
+_LATE = " AND t.last_ts >= :as_of"
 _IN_WINDOW = (
     "c.customer_id = t.customer_id AND c.event = t.event AND c.ts >= t.assigned_at"
     " AND c.ts < t.assigned_at + :window AND c.ts < :as_of"
@@ -78,47 +104,78 @@ def _by_group(dialect: str) -> tuple[str, str]:
     return "", " GROUP BY grp"
 
 
-def _event_query(metrics: Sequence[Metric], dialect: str) -> str:
-    """Per-group sums of every metric on one event (``:event``)."""
-    needs_value = any(m.kind == "sum" for m in metrics)
-    value = (
-        f"CASE WHEN {_CLEAN} THEN t.value_window ELSE"
-        f" (SELECT COALESCE(SUM(c.value), 0) FROM conversions c WHERE {_IN_WINDOW}) END"
-        if needs_value
-        else "0"
-    )
-    outer = []
-    for m in metrics:
-        y, x = _per_customer_value(m, "y"), _per_customer_value(m, "x")
-        outer += [f"SUM({y})", f"SUM({y} * {y})", f"SUM({x})", f"SUM({x} * {x})", f"SUM({x} * {y})"]
+def _event_query(
+    metrics: Sequence[Metric], dialect: str, *, late: bool = False, recompute: bool = False
+) -> str:
+    """Per-group sums of every metric on one event (``:event``), then the count of late rows.
+
+    By default every row of the range counts with its stored values. ``late`` keeps only the
+    rows with an event at or after ``as_of``; ``recompute`` takes their values as of ``as_of``
+    from the raw conversions (the subqueries run for those rows only).
+    """
+    stored = {"ny": "t.n_window", "vy": "t.value_window"}
+    if recompute:
+        stored["ny"] = f"(SELECT COUNT(*) FROM conversions c WHERE {_IN_WINDOW})"
+        if any(m.kind == "sum" for m in metrics):
+            stored["vy"] = (
+                f"(SELECT COALESCE(SUM(c.value), 0) FROM conversions c WHERE {_IN_WINDOW})"
+            )
+    sums, _ = _metric_sums(metrics)
     where, group_by = _by_group(dialect)
     return f"""
-        SELECT grp, {", ".join(outer)}
+        SELECT grp, {", ".join(sums)}, SUM(CASE WHEN last_ts >= :as_of THEN 1 ELSE 0 END)
         FROM (
-            SELECT t.grp AS grp,
-                CASE WHEN {_CLEAN} THEN t.n_window ELSE
-                    (SELECT COUNT(*) FROM conversions c WHERE {_IN_WINDOW}) END AS ny,
-                {value} AS vy, t.n_pre AS nx, t.value_pre AS vx
+            SELECT t.grp AS grp, {stored["ny"]} AS ny, {stored["vy"]} AS vy,
+                t.n_pre AS nx, t.value_pre AS vx, t.last_ts AS last_ts
             FROM customer_totals t
             WHERE t.pilot_id = :pilot_id AND t.event = :event{where}
-                AND t.assigned_at <= :as_of
+                AND t.assigned_at <= :as_of{_LATE if late else ""}
         ) per_customer{group_by}
     """
 
 
-def _exposure_query(dialect: str) -> str:
+def _exposure_query(dialect: str, *, late: bool = False, recompute: bool = False) -> str:
+    """Per-group exposed customers, exposures and late rows (as :func:`_event_query`)."""
     where, group_by = _by_group(dialect)
+    ex = "t.n_window"
+    if recompute:
+        ex = (
+            "(SELECT COUNT(*) FROM exposures e WHERE e.pilot_id = t.pilot_id"
+            " AND e.customer_id = t.customer_id AND e.ts < :as_of)"
+        )
     return f"""
-        SELECT grp, SUM(CASE WHEN ex > 0 THEN 1 ELSE 0 END), SUM(ex)
+        SELECT grp, SUM(CASE WHEN ex > 0 THEN 1 ELSE 0 END), SUM(ex),
+            SUM(CASE WHEN last_ts >= :as_of THEN 1 ELSE 0 END)
         FROM (
-            SELECT t.grp AS grp,
-                CASE WHEN {_CLEAN} THEN t.n_window ELSE
-                    (SELECT COUNT(*) FROM exposures e WHERE e.pilot_id = t.pilot_id
-                     AND e.customer_id = t.customer_id AND e.ts < :as_of) END AS ex
+            SELECT t.grp AS grp, {ex} AS ex, t.last_ts AS last_ts
             FROM customer_totals t
-            WHERE t.pilot_id = :pilot_id AND t.event = ''{where} AND t.assigned_at <= :as_of
+            WHERE t.pilot_id = :pilot_id AND t.event = ''{where}
+                AND t.assigned_at <= :as_of{_LATE if late else ""}
         ) per_customer{group_by}
     """
+
+
+def _as_of_sums(
+    conn: Connection,
+    query: Callable[..., str],
+    params: dict[str, object],
+    groups: Sequence[str],
+) -> dict[str, list[float]]:
+    """Per-group sums as of ``as_of``: the stored values, with late rows replaced by their
+    values recomputed from the raw events (only when there are late rows)."""
+    dialect = conn.dialect.name
+    out = {
+        g: [float(v or 0) for v in row]
+        for g, row in _per_group(conn, query(dialect), params, groups).items()
+    }
+    late_groups = [g for g, row in out.items() if row[-1] > 0]
+    if late_groups:
+        stored = _per_group(conn, query(dialect, late=True), params, late_groups)
+        fresh = _per_group(conn, query(dialect, late=True, recompute=True), params, late_groups)
+        for g in late_groups:
+            old, new = stored.get(g, ()), fresh.get(g, ())
+            out[g] = [v - float(a or 0) + float(b or 0) for v, a, b in zip(out[g], old, new)]
+    return out
 
 
 def _customers_query(dialect: str) -> str:
@@ -188,17 +245,18 @@ def aggregate_pilot(
     for g, row in customers.items():
         arms[g].customers = int(row[0])
 
-    for g, row in _per_group(conn, _exposure_query(dialect), params, all_groups).items():
-        arms[g].exposed, arms[g].exposures = int(row[0] or 0), int(row[1] or 0)
+    for g, row in _as_of_sums(conn, _exposure_query, params, all_groups).items():
+        arms[g].exposed, arms[g].exposures = int(row[0]), int(row[1])
 
     for event in sorted({m.event for m in metrics}):
         on_event = [m for m in metrics if m.event == event]
-        query = _event_query(on_event, dialect)
-        rows = _per_group(conn, query, dict(params, event=event), all_groups)
+        _, layout = _metric_sums(on_event)
+        query = partial(_event_query, on_event)
+        rows = _as_of_sums(conn, query, dict(params, event=event), all_groups)
         for g in all_groups:
-            row = rows.get(g, ())
-            for i, m in enumerate(on_event):
-                sums = (float(v or 0) for v in row[5 * i : 5 * i + 5])
+            values = rows.get(g)
+            for m, columns in zip(on_event, layout):
+                sums = (values[c] for c in columns) if values else ()
                 arms[g].metrics[m.key] = MetricSums(*sums)
 
     total_exposures = int(

@@ -57,6 +57,9 @@ _COLUMNS = (
     "pilot_id, event, grp, customer_id, assigned_at,"
     " n_window, value_window, n_pre, value_pre, last_ts"
 )
+# PostgreSQL upserts in key order so concurrent ingestions lock rows in the same order (no
+# deadlock); SQLite has one writer and skips the sort.
+_KEY_ORDER = "ORDER BY 1, 2, 3, 4"
 _ADD_ON_CONFLICT = """
     ON CONFLICT (pilot_id, event, grp, customer_id) DO UPDATE SET
         n_window = customer_totals.n_window + excluded.n_window,
@@ -153,14 +156,15 @@ def _build_select(source: str) -> str:
             SUM(CASE WHEN c.ts < s.assigned_at THEN 1 ELSE 0 END),
             SUM(CASE WHEN c.ts < s.assigned_at THEN c.value ELSE 0 END),
             MAX(CASE WHEN c.ts >= s.assigned_at THEN c.ts ELSE 0 END)
-        FROM {source} s JOIN conversions c ON c.customer_id = s.customer_id
+        FROM {source} s CROSS JOIN conversions c
+        WHERE c.customer_id = s.customer_id
             AND c.ts >= s.assigned_at - :lookback AND c.ts < s.assigned_at + :window
         GROUP BY c.event, s.grp, s.customer_id, s.assigned_at
         UNION ALL
         SELECT :pilot_id, CAST('' AS VARCHAR(64)), s.grp, s.customer_id, s.assigned_at,
             COUNT(*), 0, 0, 0, MAX(e.ts)
-        FROM {source} s JOIN exposures e
-            ON e.pilot_id = :pilot_id AND e.customer_id = s.customer_id
+        FROM {source} s CROSS JOIN exposures e
+        WHERE e.pilot_id = :pilot_id AND e.customer_id = s.customer_id
         GROUP BY s.grp, s.customer_id, s.assigned_at
     """
 
@@ -196,7 +200,7 @@ def record_assignments_postgres(
     return int(conn.execute(text(statement), params).scalar_one())
 
 
-def _conversion_upsert(source: str) -> str:
+def _conversion_upsert(source: str, order: str) -> str:
     return f"""
         INSERT INTO customer_totals ({_COLUMNS})
         SELECT a.pilot_id, s.event, a.grp, a.customer_id, a.assigned_at,
@@ -205,31 +209,29 @@ def _conversion_upsert(source: str) -> str:
             SUM(CASE WHEN s.ts < a.assigned_at THEN 1 ELSE 0 END),
             SUM(CASE WHEN s.ts < a.assigned_at THEN s.value ELSE 0 END),
             MAX(CASE WHEN s.ts >= a.assigned_at THEN s.ts ELSE 0 END)
-        FROM {source} s
-        JOIN assignments a ON a.customer_id = s.customer_id
-        JOIN pilots p ON p.id = a.pilot_id
-        WHERE s.ts >= a.assigned_at - p.lookback_us AND s.ts < a.assigned_at + p.window_us
+        FROM {source} s CROSS JOIN assignments a CROSS JOIN pilots p
+        WHERE a.customer_id = s.customer_id AND p.id = a.pilot_id
+            AND s.ts >= a.assigned_at - p.lookback_us AND s.ts < a.assigned_at + p.window_us
         GROUP BY a.pilot_id, s.event, a.grp, a.customer_id, a.assigned_at
-        ORDER BY 1, 2, 3, 4
+        {order}
         {_ADD_ON_CONFLICT}
     """
 
 
-def _exposure_upsert(source: str) -> str:
+def _exposure_upsert(source: str, order: str) -> str:
     return f"""
         INSERT INTO customer_totals ({_COLUMNS})
         SELECT a.pilot_id, CAST('' AS VARCHAR(64)), a.grp, a.customer_id, a.assigned_at,
             COUNT(*), 0, 0, 0, MAX(s.ts)
-        FROM {source} s
-        JOIN assignments a ON a.pilot_id = s.pilot_id AND a.customer_id = s.customer_id
-        WHERE 1 = 1
+        FROM {source} s CROSS JOIN assignments a
+        WHERE a.pilot_id = s.pilot_id AND a.customer_id = s.customer_id
         GROUP BY a.pilot_id, a.grp, a.customer_id, a.assigned_at
-        ORDER BY 1, 2, 3, 4
+        {order}
         {_ADD_ON_CONFLICT}
     """
 
 
-def _add(conn: Connection, staged: Staged, table: str, upsert: Callable[[str], str]) -> int:
+def _add(conn: Connection, staged: Staged, table: str, upsert: Callable[[str, str], str]) -> int:
     """Store the staged events not stored yet and add them to the totals; returns how many."""
     if is_postgres(conn):
         statement = f"""
@@ -238,7 +240,7 @@ def _add(conn: Connection, staged: Staged, table: str, upsert: Callable[[str], s
                 SELECT {staged.column_list} FROM {staged.name} ORDER BY id
                 ON CONFLICT DO NOTHING
                 RETURNING {staged.column_list}
-            ), added AS ({upsert("ins")})
+            ), added AS ({upsert("ins", _KEY_ORDER)})
             SELECT COUNT(*) FROM ins
         """
         return int(conn.execute(text(statement)).scalar_one())
@@ -253,7 +255,7 @@ def _add(conn: Connection, staged: Staged, table: str, upsert: Callable[[str], s
         f" SELECT {staged.column_list} FROM {staged.name} ORDER BY id"
     ).rowcount
     if stored:
-        conn.execute(text(upsert(staged.name)))
+        conn.execute(text(upsert(staged.name, "")))
     return max(stored, 0)
 
 
