@@ -35,7 +35,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check service stats jupyter_ext tests examples benchmarks
 	$(BIN)/mypy
 
-bench: $(STAMP)
+# The benchmark's own tools: the GrowthBook SDK (reference rate) and wrk (single-customer load).
+bench: $(STAMP) postgres
+	$(BIN)/python -m pip install --quiet growthbook psutil
+	@command -v wrk >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(BIN)/python benchmarks/bench_core.py
 
 clean:

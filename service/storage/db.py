@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event, text
 __all__ = ["create_storage_engine", "migrate", "normalise_url"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 0x70696C6F  # an arbitrary, fixed advisory-lock key ("pilo")
 
 
 def normalise_url(url: str) -> str:
@@ -69,9 +70,22 @@ def migrate(engine: Engine) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     with engine.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
-        conn.commit()
+        postgres = conn.dialect.name == "postgresql"
+        if postgres:
+            # Several machines may start at once: one migrates, the others wait and then find
+            # the schema at head. A session lock, so it is released explicitly (the pooled
+            # connection outlives this call).
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK})")
+            conn.commit()
+        try:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            conn.commit()
+        finally:
+            if postgres:
+                conn.rollback()
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK})")
+                conn.commit()
 
 
 def ping(engine: Engine) -> None:
