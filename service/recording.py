@@ -9,9 +9,12 @@ customer in.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import Connection, Engine, select
 
@@ -21,6 +24,7 @@ from service.errors import Conflict, InvalidInput, NotFound
 from service.pilots import PilotRecord, load_pilot
 from service.schema import ImportedAssignment
 from service.storage import totals
+from service.storage.groupcommit import GroupCommit
 from service.storage.sql import chunks, read_transaction, write_transaction
 from service.storage.tables import assignments, pilots
 from service.timeutil import US_PER_DAY, from_us, to_us, utc_now
@@ -88,10 +92,72 @@ def _insert_new(
     return max(new, 0)
 
 
+@dataclass(frozen=True, slots=True)
+class _AssignmentWrite:
+    record: PilotRecord
+    customer_ids: Sequence[str]
+    groups: list[str]
+    at: int
+
+
+def _write_assignments(
+    engine: Engine, writes: Sequence[_AssignmentWrite]
+) -> list[tuple[list[str], int]]:
+    """Record the first assignments of several requests in one transaction; per request, its
+    groups (imported customers keep their recorded group) and the number of new recordings
+    (counted once per pilot and transaction, on the pilot's first request)."""
+    results: list[tuple[list[str], int]] = [(w.groups, 0) for w in writes]
+    by_pilot: dict[int, list[int]] = {}
+    for i, w in enumerate(writes):
+        by_pilot.setdefault(w.record.id, []).append(i)
+    with write_transaction(engine) as conn:
+        totals.lock_gate(conn, "assignments")
+        for indexes in by_pilot.values():
+            record = writes[indexes[0]].record
+            rows: dict[str, tuple[str, int, str]] = {}
+            if any(writes[i].record.has_imports for i in indexes):
+                # Imported (externally randomized) customers keep their recorded group.
+                ids = [c for i in indexes for c in writes[i].customer_ids]
+                recorded = _recorded_groups(conn, record.id, ids)
+                for i in indexes:
+                    w = writes[i]
+                    groups = [recorded[c][0] if c in recorded else g
+                              for c, g in zip(w.customer_ids, w.groups)]  # fmt: skip
+                    results[i] = (groups, 0)
+            for i in indexes:
+                w = writes[i]
+                for cid, grp in zip(w.customer_ids, results[i][0]):
+                    if grp != NOT_IN_PILOT and cid not in rows:  # the earliest request wins
+                        rows[cid] = (grp, w.at, "hash")
+            results[indexes[0]] = (results[indexes[0]][0], _insert_new(conn, record, rows))
+    return results
+
+
+# Requests up to this size share transactions; larger ones amortize their own commit.
+GROUP_COMMIT_MAX_IDS = 1000
+
+_writers: weakref.WeakKeyDictionary[Engine, GroupCommit[_AssignmentWrite, tuple[list[str], int]]]
+_writers = weakref.WeakKeyDictionary()
+_writers_lock = threading.Lock()
+
+
+def _writer(engine: Engine) -> GroupCommit[_AssignmentWrite, tuple[list[str], int]]:
+    with _writers_lock:
+        writer = _writers.get(engine)
+        if writer is None:
+            writer = _writers[engine] = GroupCommit(partial(_write_assignments, engine))
+        return writer
+
+
 def assign_customers(
     engine: Engine, key: str, customer_ids: Sequence[str], now: datetime
 ) -> tuple[str, list[str], int]:
-    """Groups for ``customer_ids`` (in order) and how many were newly recorded."""
+    """Groups for ``customer_ids`` (in order) and how many were newly recorded.
+
+    Groups are computed in the caller's thread; the recording goes through the engine's group
+    commit, so concurrent requests share one transaction and fsync, and each returns only once
+    its customers are on disk.
+    """
     with read_transaction(engine) as conn:
         record = load_pilot(conn, key)
     if record.pilot.status != "running":
@@ -100,17 +166,11 @@ def assign_customers(
             + (" Start it first." if record.pilot.status == "draft" else "")
         )
     groups = record.rule().assign(customer_ids)
-    at = to_us(now)
-    with write_transaction(engine) as conn:
-        totals.lock_gate(conn, "assignments")
-        if record.has_imports:
-            # Imported (externally randomized) customers keep their recorded group.
-            recorded = _recorded_groups(conn, record.id, customer_ids)
-            groups = [recorded[c][0] if c in recorded else g for c, g in zip(customer_ids, groups)]
-        rows = {
-            cid: (grp, at, "hash") for cid, grp in zip(customer_ids, groups) if grp != NOT_IN_PILOT
-        }
-        new = _insert_new(conn, record, rows)
+    write = _AssignmentWrite(record, customer_ids, groups, to_us(now))
+    if len(customer_ids) > GROUP_COMMIT_MAX_IDS:  # a large batch amortizes its own commit
+        groups, new = _write_assignments(engine, [write])[0]
+    else:
+        groups, new = _writer(engine).submit(write)
     return record.pilot.key, groups, new
 
 
