@@ -152,7 +152,8 @@ def load_pilot(client: httpx.Client, rows: list[dict[str, str]]) -> dict[str, An
 
 
 @contextmanager
-def local_server() -> Iterator[str]:
+def local_server(database_url: str | None = None) -> Iterator[str]:
+    """An in-process service on ``database_url`` (default: a temporary SQLite file)."""
     from service.app import create_app
     from service.server import ThreadedServer, free_port
     from service.settings import Settings
@@ -160,7 +161,8 @@ def local_server() -> Iterator[str]:
     with tempfile.TemporaryDirectory() as tmp:
         # The campaign is in the past: the service's clock sits just after it.
         clock_now = CAMPAIGN + timedelta(days=15)
-        app = create_app(Settings(database_url=f"{tmp}/hillstrom.db", clock=lambda: clock_now))
+        url = database_url or f"{tmp}/hillstrom.db"
+        app = create_app(Settings(database_url=url, clock=lambda: clock_now))
         server = ThreadedServer(app, "127.0.0.1", free_port())
         server.start()
         try:

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real ``pilotlift serve`` process on a temporary SQLite file."""
+"""Shared fixtures: a real ``pilotlift serve`` process on a temporary SQLite file or a
+throw-away PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from service.server import free_port
 class ServerProcess:
     """``pilotlift serve`` in a child process; can be stopped and started again."""
 
-    def __init__(self, database: Path, workers: int = 1, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, database: Path | str, workers: int = 1, env: dict[str, str] | None = None
+    ) -> None:
         self.database = database
         self.workers = workers
         self.extra_env = env or {}
@@ -97,9 +100,24 @@ class ServerProcess:
         self.start()
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path | str]:
+    """A SQLite file or a throw-away PostgreSQL database shared by one test module: the
+    end-to-end suites run once on each backend."""
+    if request.param == "sqlite":
+        yield tmp_path_factory.mktemp("db") / "pilotlift.db"
+        return
+    from tests.pg import throwaway_database
+
+    with throwaway_database() as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path_factory.mktemp("db") / "pilotlift.db")
+def server(module_database: Path | str) -> Iterator[ServerProcess]:
+    proc = ServerProcess(module_database)
     proc.start()
     yield proc
     proc.stop()

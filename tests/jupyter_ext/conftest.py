@@ -1,5 +1,5 @@
 """A real ``pilotlift serve`` process with five pilots (see ``tests/service/report_data``),
-shared by the notebook-side tests."""
+shared by the notebook-side tests; once on SQLite and once on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,9 +11,18 @@ from tests.conftest import ServerProcess
 from tests.service.report_data import ReportData, build
 
 
-@pytest.fixture(scope="session")
-def pilot_data(tmp_path_factory: pytest.TempPathFactory) -> ReportData:
-    return build(tmp_path_factory.mktemp("jupyter") / "p.db")
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def pilot_data(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ReportData]:
+    """The notebook side runs against a service on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield build(tmp_path_factory.mktemp("jupyter") / "p.db")
+        return
+    from tests.pg import throwaway_database
+
+    with throwaway_database() as url:
+        yield build(url)
 
 
 @pytest.fixture(scope="session")

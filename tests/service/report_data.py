@@ -28,7 +28,7 @@ from service.timeutil import last_complete_week, parse_iso_week, shift_week
 
 @dataclass(frozen=True)
 class ReportData:
-    database: Path
+    database: Path | str
     week1: str
     week2: str
 
@@ -51,7 +51,7 @@ def _pilot(key: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def build(database: Path, now: datetime | None = None) -> ReportData:
+def build(database: Path | str, now: datetime | None = None) -> ReportData:
     now = now or datetime.now(UTC)
     week2 = last_complete_week(now)
     week1 = shift_week(week2, -1)

@@ -1,19 +1,19 @@
 """Crash safety: a campaign tool streams assignment and event batches with retries while the
-server is killed with SIGKILL and restarted, again and again. After every kill the database
-holds every acknowledged batch in full and no batch in part; at the end every event is stored
-exactly once."""
+server is killed with SIGKILL and restarted, again and again, on SQLite and on PostgreSQL.
+After every kill the database holds every acknowledged batch in full and no batch in part; at
+the end every event is stored exactly once."""
 
 from __future__ import annotations
 
 import random
-import sqlite3
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 
+from service.storage.db import create_storage_engine
 from tests.conftest import ServerProcess
 
 BATCHES = 60
@@ -35,13 +35,29 @@ def _post_until_acknowledged(server: ServerProcess, path: str, **kwargs: object)
         time.sleep(0.05)
 
 
-def _per_batch(db: Path, sql: str) -> dict[int, int]:
-    with sqlite3.connect(db) as conn:  # opening recovers the WAL like a restarted server would
-        return {int(b): n for b, n in conn.execute(sql)}
+def _per_batch(db: str, table: str, column: str) -> dict[int, int]:
+    """Stored rows per batch (ids are ``{batch}-{i}``). A fresh engine opens the database like
+    a restarted server would (on SQLite that recovers the WAL)."""
+    engine = create_storage_engine(db)
+    try:
+        with engine.connect() as conn:
+            ids = conn.exec_driver_sql(f"SELECT {column} FROM {table}").scalars().all()
+    finally:
+        engine.dispose()
+    return dict(Counter(int(i.split("-", 1)[0]) for i in ids))
 
 
-def test_kill_dash_nine_loses_nothing_acknowledged(tmp_path: Path) -> None:
-    db = tmp_path / "crash.db"
+def _count(db: str, sql: str) -> tuple[int, ...]:
+    engine = create_storage_engine(db)
+    try:
+        with engine.connect() as conn:
+            return tuple(conn.exec_driver_sql(sql).one())
+    finally:
+        engine.dispose()
+
+
+def test_kill_dash_nine_loses_nothing_acknowledged(database_url: str) -> None:
+    db = database_url
     server = ServerProcess(db)
     server.start()
     body = {
@@ -91,16 +107,8 @@ def test_kill_dash_nine_loses_nothing_acknowledged(tmp_path: Path) -> None:
             server.kill()
             kills += 1
             # While the server is down: everything acknowledged is there, nothing half-written.
-            events = _per_batch(
-                db,
-                "SELECT CAST(substr(id, 1, instr(id, '-') - 1) AS INTEGER),"
-                " COUNT(*) FROM conversions GROUP BY 1",
-            )
-            assigned = _per_batch(
-                db,
-                "SELECT CAST(substr(customer_id, 1, instr(customer_id, '-')"
-                " - 1) AS INTEGER), COUNT(*) FROM assignments GROUP BY 1",
-            )
+            events = _per_batch(db, "conversions", "id")
+            assigned = _per_batch(db, "assignments", "customer_id")
             assert all(n == EVENTS_PER_BATCH for n in events.values()), events
             assert all(n == IDS_PER_BATCH for n in assigned.values()), assigned
             assert acked_events <= set(events) and acked_assignments <= set(assigned)
@@ -109,9 +117,8 @@ def test_kill_dash_nine_loses_nothing_acknowledged(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert done.is_set() and kills == KILLS
-    with sqlite3.connect(db) as conn:
-        stored = conn.execute("SELECT COUNT(*), COUNT(DISTINCT id) FROM conversions").fetchone()
-        recorded = conn.execute("SELECT COUNT(*) FROM assignments").fetchone()[0]
+    stored = _count(db, "SELECT COUNT(*), COUNT(DISTINCT id) FROM conversions")
+    (recorded,) = _count(db, "SELECT COUNT(*) FROM assignments")
     assert stored == (BATCHES * EVENTS_PER_BATCH, BATCHES * EVENTS_PER_BATCH)
     assert recorded == BATCHES * IDS_PER_BATCH
     print(
@@ -120,9 +127,9 @@ def test_kill_dash_nine_loses_nothing_acknowledged(tmp_path: Path) -> None:
     )
 
 
-def test_sigterm_lets_the_in_flight_batch_finish(tmp_path: Path) -> None:
+def test_sigterm_lets_the_in_flight_batch_finish(database_url: str) -> None:
     """Graceful shutdown: a batch being stored when SIGTERM arrives is stored and answered."""
-    db = tmp_path / "term.db"
+    db = database_url
     server = ServerProcess(db)
     server.start()
     ts = datetime.now(UTC).isoformat()
@@ -145,5 +152,4 @@ def test_sigterm_lets_the_in_flight_batch_finish(tmp_path: Path) -> None:
     sender.join(timeout=120)
     server.process.wait(timeout=60)
     assert answer == {"status": 200, "body": {"accepted": n, "duplicates": 0}}
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM conversions").fetchone() == (n,)
+    assert _count(db, "SELECT COUNT(*) FROM conversions") == (n,)

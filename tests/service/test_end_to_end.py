@@ -1,4 +1,5 @@
-"""A campaign tool's whole journey against a real server process on a temporary SQLite file.
+"""A campaign tool's whole journey against a real server process, on a temporary SQLite file
+and on a throw-away PostgreSQL database.
 
 50,000 customers are assigned; variant customers are exposed (95 %); purchases are drawn with a
 known true lift (holdout 10 %, variant 12 %: +20 % relative). Randomness is seeded and groups

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,8 +28,14 @@ def rows() -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def both_results(rows: list[dict[str, str]]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
-    with local_server() as url, httpx.Client(base_url=url, timeout=300) as client:
+def both_results(
+    rows: list[dict[str, str]], module_database: Path | str
+) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """The example's load through the API, on SQLite and on PostgreSQL."""
+    with (
+        local_server(str(module_database)) as url,
+        httpx.Client(base_url=url, timeout=300) as client,
+    ):
         plain = load_pilot(client, rows)
         yield plain, fetch_results(client, cuped=True)
 

@@ -21,8 +21,9 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> ReportData:
-    return build(tmp_path_factory.mktemp("browser") / "p.db")
+def data(module_database: Path | str) -> ReportData:
+    """Five pilots on SQLite and on PostgreSQL (the schedule's once-only lock differs)."""
+    return build(module_database)
 
 
 @pytest.fixture(scope="module")
