@@ -187,20 +187,20 @@ def event_bodies(
         yield ["\n".join(lines[s : s + BATCH]).encode() for s in range(0, size, BATCH)]
 
 
-def single_customer(url: str, prefix: str, seconds: int = 10) -> str:
+def single_customer(url: str, prefix: str, seconds: int = 10, connections: int = 16) -> str:
     if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:
         return "wrk not installed (apt-get install wrk)"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(f'PREFIX = "{prefix}"\n' + WRK_SCRIPT)
     out = subprocess.run(
-        ["wrk", "-t1", "-c16", f"-d{seconds}s", "--latency", "-s", script.name, url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p99 = re.search(r"\s99%\s+(\S+)", out).group(1)  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     bad = f", {errors.group(1)} non-2xx" if errors else ""
-    return f"{rps:,.0f} requests/s, p99 {p99} (16 connections{bad})"
+    return f"{rps:,.0f} requests/s, p99 {p99} ({connections} connections{bad})"
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from sqlalchemy import Engine
 
+from service.assigner import Assigner
 from service.auth import actor_of, require_scope
 from service.controllers.admin import audit_trail, erase_customer
 from service.controllers.analyze import analyze, plan
@@ -136,6 +137,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         state=State(
             {
                 "keyring": KeyRing(engine),
+                # Read directly by the assignment handler: its hot path resolves no dependency.
+                "assigner": Assigner(engine),
+                "settings": settings,
                 "allow_open": settings.allow_open,
                 "max_body_bytes": settings.max_body_bytes,
             }

@@ -21,6 +21,8 @@ The salt is the pilot's ``salt`` (its key unless set at creation).
 
 from __future__ import annotations
 
+import bisect
+import functools
 import hashlib
 import importlib
 import sys
@@ -106,10 +108,7 @@ class AssignmentRule:
 
     def boundaries(self) -> np.ndarray:
         """Upper edges of holdout and each variant on the unit interval (last is exactly 1)."""
-        w = np.asarray(self.variant_weights, dtype=np.float64)
-        edges = self.holdout_share + (1 - self.holdout_share) * np.cumsum(w) / w.sum()
-        edges[-1] = 1.0
-        return np.concatenate(([self.holdout_share], edges))
+        return np.asarray(_boundaries(self.holdout_share, self.variant_weights))
 
     def _in_pilot(self, customer_ids: Sequence[str], words: np.ndarray) -> np.ndarray:
         if self.layer is None:
@@ -135,7 +134,41 @@ class AssignmentRule:
     def assign(self, customer_ids: Sequence[str]) -> list[str]:
         """Group name of every customer."""
         names = self.groups
+        if len(customer_ids) <= _FEW:
+            return [names[self._code_of(c)] for c in customer_ids]
         return [names[c] for c in self.group_codes(customer_ids).tolist()]
+
+    def _code_of(self, customer_id: str) -> int:
+        """:meth:`group_codes` for one customer in plain Python, bit for bit the same: numpy's
+        per-call overhead dominates a single-customer request."""
+        digest = _sha256(f"{self.salt}:{customer_id}".encode()).digest()
+        if self.layer is not None:
+            layer_digest = _sha256(f"layer:{self.layer}:{customer_id}".encode()).digest()
+            bucket = int(_unit(layer_digest, 0) * LAYER_BUCKETS)
+            inside = any(lo <= bucket < hi for lo, hi in self.owned_buckets)
+        else:
+            inside = self.traffic >= 1.0 or _unit(digest, 8) < self.traffic
+        if not inside:
+            return len(self.variant_keys) + 1
+        return bisect.bisect_right(_boundaries(self.holdout_share, self.variant_weights),
+                                   _unit(digest, 0))  # fmt: skip
+
+
+# Up to this many customers, :meth:`AssignmentRule.assign` hashes in plain Python.
+_FEW = 16
+
+
+def _unit(digest: bytes, start: int) -> float:
+    """The big-endian uint64 at ``digest[start:start + 8]`` mapped like :func:`_to_unit`."""
+    return (int.from_bytes(digest[start : start + 8], "big") >> 11) / _TWO_53
+
+
+@functools.lru_cache(maxsize=256)
+def _boundaries(holdout_share: float, variant_weights: tuple[float, ...]) -> tuple[float, ...]:
+    w = np.asarray(variant_weights, dtype=np.float64)
+    edges = holdout_share + (1 - holdout_share) * np.cumsum(w) / w.sum()
+    edges[-1] = 1.0
+    return tuple(np.concatenate(([holdout_share], edges)).tolist())
 
 
 def bucket_ranges(buckets: Sequence[int]) -> tuple[tuple[int, int], ...]:

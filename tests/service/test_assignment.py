@@ -93,3 +93,21 @@ def test_layer_bucket_is_the_documented_hash() -> None:
     ids = ["c1", "customer-42"]
     expected = [int(independent_unit(f"layer:sms:{c}") * 10_000) for c in ids]
     assert layer_buckets("sms", ids).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    "r",
+    [
+        AssignmentRule("eq", 0.1, ("a", "b"), (1.0, 1.0)),
+        AssignmentRule("eq", 0.25, ("a", "b", "c"), (1.0, 2.0, 0.5), traffic=0.37),
+        AssignmentRule("eq", 0.5, ("a",), (1.0,), layer="email",
+                       owned_buckets=((0, 1200), (5000, 5600), (9990, 10000))),  # fmt: skip
+    ],
+    ids=["plain", "weights-and-traffic", "layer"],
+)
+def test_single_customer_path_matches_the_batch_path(r: AssignmentRule) -> None:
+    """Small requests hash in plain Python; every customer must get the batch path's group."""
+    ids = [f"c-{i}" for i in range(5000)]
+    one_by_one = [g for c in ids for g in r.assign([c])]
+    assert one_by_one == r.assign(ids)
+    assert len(set(one_by_one)) == len(r.groups) - (r.traffic >= 1.0 and r.layer is None)

@@ -1,10 +1,10 @@
-"""Group commit: concurrent callers share one write, each gets its own result, none is lost,
-and a failed write fails exactly the callers whose items it held."""
+"""Group commit: requests queued behind a write share the next one, each gets its own result
+or its own error, none is lost, and a failed write fails exactly the requests it held."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
-import time
 from collections.abc import Sequence
 
 import pytest
@@ -12,112 +12,85 @@ import pytest
 from service.storage.groupcommit import GroupCommit
 
 
-def _wait_for(condition: object, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.001)
+async def _until(condition: object, timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():  # type: ignore[operator]
+            await asyncio.sleep(0.001)
 
 
-def test_callers_queued_behind_a_write_share_the_next_one() -> None:
+def test_requests_queued_behind_a_write_share_the_next_one() -> None:
     batches: list[list[int]] = []
     release, writing = threading.Event(), threading.Event()
 
     def write(items: Sequence[int]) -> list[int]:
         if not batches:
             writing.set()
-            release.wait(10)  # the first write is slow: the others queue up meanwhile
+            assert release.wait(10)  # the first write is slow: the others queue up meanwhile
         batches.append(list(items))
         return [i * i for i in items]
 
-    commit: GroupCommit[int, int] = GroupCommit(write)
-    results: dict[int, int] = {}
+    async def scenario() -> list[int]:
+        commit: GroupCommit[int, int] = GroupCommit(write)
+        first = asyncio.create_task(commit.submit(0))
+        await _until(writing.is_set)
+        others = [asyncio.create_task(commit.submit(i)) for i in range(1, 21)]
+        await _until(lambda: commit.pending() == 20)
+        release.set()
+        return list(await asyncio.gather(first, *others))
 
-    def call(i: int) -> None:
-        results[i] = commit.submit(i)
-
-    first = threading.Thread(target=call, args=(0,))
-    first.start()
-    assert writing.wait(10)
-    others = [threading.Thread(target=call, args=(i,)) for i in range(1, 21)]
-    for t in others:
-        t.start()
-    _wait_for(lambda: commit.pending() == 20)
-    release.set()
-    for t in [first, *others]:
-        t.join(10)
-    assert results == {i: i * i for i in range(21)}
-    assert batches[0] == [0]
-    assert sorted(batches[1]) == list(range(1, 21))  # one write for all twenty
-    assert len(batches) == 2
+    assert asyncio.run(scenario()) == [i * i for i in range(21)]
+    assert batches == [[0], list(range(1, 21))]  # one write for all twenty, in arrival order
 
 
-def test_a_lone_caller_writes_at_once_and_batches_respect_the_cap() -> None:
+def test_a_lone_request_is_written_at_once_and_batches_respect_the_cap() -> None:
     sizes: list[int] = []
 
     def write(items: Sequence[str]) -> list[str]:
         sizes.append(len(items))
-        time.sleep(0.002)
         return [s.upper() for s in items]
 
-    commit: GroupCommit[str, str] = GroupCommit(write, max_batch=4)
-    assert commit.submit("a") == "A" and sizes == [1]
-    out: list[str] = []
-    lock = threading.Lock()
+    async def scenario() -> tuple[str, list[str], int]:
+        commit: GroupCommit[str, str] = GroupCommit(write, max_batch=4)
+        alone = await commit.submit("a")
+        many = await asyncio.gather(*(commit.submit(f"x{i}") for i in range(50)))
+        return alone, list(many), commit.pending()
 
-    def call(s: str) -> None:
-        r = commit.submit(s)
-        with lock:
-            out.append(r)
-
-    threads = [threading.Thread(target=call, args=(f"x{i}",)) for i in range(200)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert sorted(out) == sorted(f"X{i}" for i in range(200))
-    assert sum(sizes) == 201 and max(sizes) <= 4
-    assert commit.pending() == 0
+    alone, many, pending = asyncio.run(scenario())
+    assert alone == "A" and sizes[0] == 1
+    assert many == [f"X{i}" for i in range(50)]
+    assert sum(sizes) == 51 and max(sizes) == 4 and pending == 0
 
 
-def test_a_failed_write_fails_its_callers_and_not_the_next_batch() -> None:
-    release = threading.Event()
+def test_errors_reach_their_own_requests() -> None:
     calls = 0
 
-    def write(items: Sequence[int]) -> list[int]:
+    def write(items: Sequence[int]) -> list[int | Exception]:
         nonlocal calls
         calls += 1
-        if calls == 1:
-            release.wait(10)
-            return list(items)
         if calls == 2:
-            raise RuntimeError("disk full")
-        return list(items)
+            raise RuntimeError("disk full")  # the whole batch fails
+        return [ValueError(f"bad {i}") if i < 0 else i for i in items]
 
-    commit: GroupCommit[int, int] = GroupCommit(write)
-    outcome: dict[int, object] = {}
-
-    def call(i: int) -> None:
+    async def outcome(commit: GroupCommit[int, int], i: int) -> object:
         try:
-            outcome[i] = commit.submit(i)
-        except RuntimeError as error:
-            outcome[i] = str(error)
+            return await commit.submit(i)
+        except (RuntimeError, ValueError) as error:
+            return str(error)
 
-    first = threading.Thread(target=call, args=(0,))
-    first.start()
-    _wait_for(lambda: calls == 1)
-    failing = [threading.Thread(target=call, args=(i,)) for i in (1, 2, 3)]
-    for t in failing:
-        t.start()
-    _wait_for(lambda: commit.pending() == 3)
-    release.set()
-    for t in [first, *failing]:
-        t.join(10)
-    assert outcome == {0: 0, 1: "disk full", 2: "disk full", 3: "disk full"}
-    assert commit.submit(7) == 7  # the next write runs normally
+    async def scenario() -> list[object]:
+        commit: GroupCommit[int, int] = GroupCommit(write)
+        first = await asyncio.gather(*(outcome(commit, i) for i in (1, -2, 3)))
+        second = await asyncio.gather(*(outcome(commit, i) for i in (4, 5)))
+        third = await outcome(commit, 6)  # the next write runs normally
+        return [*first, *second, third]
+
+    assert asyncio.run(scenario()) == [1, "bad -2", 3, "disk full", "disk full", 6]
 
 
-def test_results_must_match_items() -> None:
-    commit: GroupCommit[int, int] = GroupCommit(lambda items: [])
-    with pytest.raises(ValueError):
-        commit.submit(1)
+def test_a_write_must_answer_every_request() -> None:
+    async def scenario() -> None:
+        commit: GroupCommit[int, int] = GroupCommit(lambda items: [])
+        await commit.submit(1)
+
+    with pytest.raises(ValueError, match="0 results for 1 items"):
+        asyncio.run(scenario())
