@@ -26,8 +26,6 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from scipy import stats as scipy_stats
-
 __all__ = ["Inference", "Method", "infer", "sequential_rho2"]
 
 Method = Literal["fixed", "sequential"]
@@ -59,6 +57,8 @@ def _sequential(
 
 
 def _fixed(estimate: float, se: float, alpha: float, df: float | None) -> Inference:
+    from scipy import stats as scipy_stats  # on first use: see stats/__init__.py
+
     dist = scipy_stats.t(df) if df is not None else scipy_stats.norm
     half = float(dist.ppf(1 - alpha / 2)) * se
     p_value = float(2 * dist.sf(abs(estimate) / se))

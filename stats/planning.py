@@ -14,9 +14,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from statsmodels.stats.power import NormalIndPower
-from statsmodels.stats.proportion import proportion_effectsize
-
 __all__ = ["Plan", "plan_pilot"]
 
 
@@ -51,6 +48,10 @@ def plan_pilot(
     ``sd`` given → a mean metric with that per-customer standard deviation; else ``baseline``
     is a conversion rate in (0, 1).
     """
+    # On first use: see stats/__init__.py.
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
     if not 0 < holdout_share < 1 or variants < 1 or min_lift == 0 or baseline <= 0:
         raise ValueError("need 0 < holdout_share < 1, variants >= 1, min_lift != 0, baseline > 0")
     if sd is None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy.stats import chisquare
-
 __all__ = ["SrmResult", "srm_check"]
 
 
@@ -37,6 +35,8 @@ def srm_check(
         return SrmResult(None, None, True, "No customers assigned yet.")
     share_total = sum(expected_shares)
     expected = [total * s / share_total for s in expected_shares]
+    from scipy.stats import chisquare  # on first use: see stats/__init__.py
+
     chi2, p_value = chisquare(list(observed), expected)
     ok = bool(p_value >= threshold)
     message = (

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from service.schema import PilotReview
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["cumulative_lift_svg", "forest_plot_svg"]
 
@@ -40,6 +43,8 @@ def forest_plot_svg(pilots: list[PilotReview]) -> str | None:
     ]
     if not rows:
         return None
+    from matplotlib.figure import Figure  # on first use: see stats/__init__.py
+
     fig = Figure(figsize=(8, 0.55 * len(rows) + 1.4))
     ax = fig.add_subplot()
     for y, (_label, c, p) in enumerate(reversed(rows)):
@@ -70,6 +75,8 @@ def cumulative_lift_svg(pilot: PilotReview) -> str | None:
         )
     if not by_variant:
         return None
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(8, 3))
     ax = fig.add_subplot()
     for variant, points in by_variant.items():
