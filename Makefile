@@ -43,4 +43,4 @@ bench: $(STAMP) postgres
 	$(BIN)/python benchmarks/bench_core.py
 
 clean:
-	rm -rf $(VENV) pilotlift.db pilotlift.db-wal pilotlift.db-shm
+	rm -rf $(VENV) pilotlift.db pilotlift.db-wal pilotlift.db-shm pilotlift.db.writelock

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: SQLite's own busy wait only
+    fcntl = None  # type: ignore[assignment]
 
 T = TypeVar("T")
 
@@ -28,8 +35,54 @@ def chunks(items: Sequence[T], size: int = MAX_IN_LIST) -> Iterator[Sequence[T]]
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """One transaction that takes the write lock at once (``BEGIN IMMEDIATE`` on SQLite) and
     commits before returning, so the caller may acknowledge only after this block."""
-    with engine.connect().execution_options(write=True) as conn, conn.begin():
+    with (
+        _sqlite_writer_turn(engine),
+        engine.connect().execution_options(write=True) as conn,
+        conn.begin(),
+    ):
         yield conn
+
+
+class _WriterTurn:
+    """SQLite's writers of all processes queue on one ``flock`` beside the database file.
+
+    SQLite itself makes a writer that finds the database locked poll, sleeping 1, 2, 5, 10 …
+    up to 100 ms between tries, so with several worker processes a write can wait far longer
+    than the lock is held (p99 of a one-customer request: 100 ms with two workers, against
+    17 ms with one). A blocked ``flock`` is woken by the kernel the moment the holder lets go.
+    ``BEGIN IMMEDIATE`` still guards the database against writers that skip this queue.
+    """
+
+    def __init__(self, database: str) -> None:
+        self._threads = threading.Lock()
+        self._file = open(f"{database}.writelock", "a+b")  # noqa: SIM115 - lives with the engine
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._threads:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+
+
+_turns: weakref.WeakKeyDictionary[Engine, _WriterTurn | None] = weakref.WeakKeyDictionary()
+_turns_lock = threading.Lock()
+
+
+def _sqlite_writer_turn(engine: Engine) -> AbstractContextManager[None]:
+    with _turns_lock:
+        if engine not in _turns:
+            database = engine.url.database
+            usable = (
+                engine.dialect.name == "sqlite"
+                and fcntl is not None
+                and database not in (None, "", ":memory:")
+            )
+            _turns[engine] = _WriterTurn(str(database)) if usable else None
+        turn = _turns[engine]
+    return turn.turn() if turn is not None else nullcontext()
 
 
 @contextmanager

@@ -3,6 +3,7 @@ run, and the dashboard rendered in the page (decision text and plots in the DOM)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -100,16 +101,22 @@ def _accept_dialogs(page: Page) -> None:
 
 
 def _run_all(page: Page) -> None:
-    """Run All Cells from the menu; repeated until the first cell has run, because a click
-    that lands while the kernel connection is still being set up is silently dropped."""
+    """Run All Cells from the menu, once the kernel is idle; repeated until the *last* cell has
+    run or is running, because a click that lands while the kernel connection is still being
+    set up is dropped, and a reconnection can cancel the cells queued behind the first."""
     page.locator(".jp-NotebookPanel").first.wait_for(timeout=120_000)
-    first_prompt = page.locator(".jp-CodeCell .jp-InputArea-prompt").first
+    prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt")
+    ran = re.compile(r"\[(\d+|\*)\]")
     for _attempt in range(10):
         _accept_dialogs(page)
+        with contextlib.suppress(AssertionError):
+            expect(page.locator(".jp-StatusBar-Component", has_text="Idle").first).to_be_visible(
+                timeout=30_000
+            )
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         try:
-            expect(first_prompt).to_contain_text(re.compile(r"\[(\d+|\*)\]"), timeout=15_000)
+            expect(prompts.last).to_contain_text(ran, timeout=60_000)
             return
         except AssertionError:
             continue
@@ -125,7 +132,12 @@ def test_dashboard_renders_in_jupyterlab(lab: str) -> None:
             page.goto(lab)
             _run_all(page)
             dashboard = page.locator(".pilotlift-dashboard").first
-            dashboard.wait_for(timeout=180_000)
+            try:
+                dashboard.wait_for(timeout=180_000)
+            except Exception as error:  # say what the notebook showed instead
+                page.screenshot(path=str(ARTIFACTS / "jupyterlab-failure.png"), full_page=True)
+                shown = page.locator(".jp-OutputArea-output").all_inner_texts()
+                raise AssertionError(f"no dashboard; outputs: {shown[:10]}") from error
             decision = dashboard.locator(".pilotlift-decision")
             expect(decision).to_contain_text("SCALE", timeout=60_000)
             expect(decision).to_contain_text("significantly better than the holdout")
