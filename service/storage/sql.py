@@ -40,6 +40,10 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         engine.connect().execution_options(write=True) as conn,
         conn.begin(),
     ):
+        if conn.dialect.name == "postgresql":
+            # Writes are short statements whose plans cost little to run: PostgreSQL's JIT
+            # compiler spent 0.41 s on one 100k-customer assignment batch that ran in 2 s.
+            conn.exec_driver_sql("SET LOCAL jit = off")
         yield conn
 
 

@@ -46,6 +46,8 @@ pilots = Table(
     Column("lookback_us", BigInteger, nullable=False, server_default="0"),
 )
 
+# The foreign keys of assignments and exposures exist on SQLite only: migration 0007 drops them
+# on PostgreSQL, where each is a per-row trigger on the bulk-written tables (see there).
 assignments = Table(
     "assignments",
     metadata,

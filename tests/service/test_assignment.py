@@ -95,13 +95,15 @@ def test_layer_bucket_is_the_documented_hash() -> None:
     assert layer_buckets("sms", ids).tolist() == expected
 
 
+LAYER_OWNED = ((0, 1200), (5000, 5600), (9990, 10000))
+
+
 @pytest.mark.parametrize(
     "r",
     [
         AssignmentRule("eq", 0.1, ("a", "b"), (1.0, 1.0)),
         AssignmentRule("eq", 0.25, ("a", "b", "c"), (1.0, 2.0, 0.5), traffic=0.37),
-        AssignmentRule("eq", 0.5, ("a",), (1.0,), layer="email",
-                       owned_buckets=((0, 1200), (5000, 5600), (9990, 10000))),  # fmt: skip
+        AssignmentRule("eq", 0.5, ("a",), (1.0,), layer="email", owned_buckets=LAYER_OWNED),
     ],
     ids=["plain", "weights-and-traffic", "layer"],
 )
