@@ -251,13 +251,14 @@ def _add(conn: Connection, staged: Staged, table: str, upsert: Callable[[str, st
         return int(conn.execute(text(statement)).scalar_one())
     # SQLite: this transaction holds the write lock, so removing what is already stored makes
     # every remaining row new, and the totals can be added from the staging table itself.
+    # Rows arrive in customer order (see ingest) and are inserted so.
     conn.exec_driver_sql(
         f"DELETE FROM {staged.name} WHERE EXISTS"
         f" (SELECT 1 FROM {table} t WHERE t.id = {staged.name}.id)"
     )
     stored = conn.exec_driver_sql(
         f"INSERT INTO {table} ({staged.column_list})"
-        f" SELECT {staged.column_list} FROM {staged.name} ORDER BY id"
+        f" SELECT {staged.column_list} FROM {staged.name} ORDER BY customer_id"
     ).rowcount
     if stored:
         conn.execute(text(upsert(staged.name, "")))
