@@ -10,7 +10,9 @@ One run prints, for SQLite and PostgreSQL and for one and two worker processes:
 5. results latency for a pilot with ``--customers`` assigned and ``--events`` events;
 6. the largest resident memory of any service process during ingestion.
 
-``--big`` adds the PostgreSQL run at 10,000,000 customers and 30,000,000 events. Servers are
+``--big`` adds the PostgreSQL run at 10,000,000 customers and 30,000,000 events;
+``--memory-events 10000000`` instead runs only a long ingestion through one worker per backend
+and prints its rate and the service's peak memory. Servers are
 real ``pilotlift serve`` processes; clients run in this process on the same 2 cores (threads,
 one per worker), with request bodies encoded before the clock starts.
 """
@@ -228,6 +230,30 @@ def results_latency(url: str, as_of: str) -> str:
     return f"median {median:.2f} s, best {best:.2f} s ({customers:,} customers)"
 
 
+def memory_run(backend: str, n: int, n_events: int) -> None:
+    """One worker assigns ``n`` customers and ingests ``n_events``; the service's memory is
+    sampled throughout (the issue's "memory while ingesting 10,000,000 events")."""
+    now = datetime.now(UTC)
+    with database(backend) as db:
+        server = ServerProcess(db)  # type: ignore[arg-type]
+        server.start()
+        try:
+            httpx.post(f"{server.url}/v1/experiments", json=PILOT).raise_for_status()
+            httpx.post(f"{server.url}/v1/experiments/{KEY}/start").raise_for_status()
+            bodies = assignment_bodies([f"customer-{i:08d}" for i in range(n)])
+            path = f"/v1/experiments/{KEY}/assignments"
+            post_all(server.url, path, bodies, "application/json", 1)
+            elapsed = 0.0
+            with MemoryWatch(server.process.pid) as memory:  # type: ignore[union-attr]
+                for chunk in event_bodies(n, 0, n_events, now, seed=3):
+                    elapsed += post_all(server.url, "/v1/events", chunk, "application/x-ndjson", 1)
+            print(f"[{backend}, 1 worker] ingesting {n_events:,} events ({n:,} customers):"
+                  f" {n_events / elapsed:,.0f} events/s; largest service process"
+                  f" {memory.largest_mb():.0f} MB RSS")  # fmt: skip
+        finally:
+            server.stop()
+
+
 def run_backend(backend: str, n: int, n_events: int) -> None:
     """Half the customers and events through one worker, half through two, then results."""
     now = datetime.now(UTC)
@@ -276,7 +302,17 @@ def main() -> None:
     parser.add_argument(
         "--big", action="store_true", help="also 10M customers / 30M events (PostgreSQL)"
     )
+    parser.add_argument(
+        "--memory-events",
+        type=int,
+        default=0,
+        help="only: one worker per backend ingests this many events; rate and peak RSS",
+    )
     args = parser.parse_args()
+    if args.memory_events:
+        for backend in args.backends.split(","):
+            memory_run(backend, args.customers, args.memory_events)
+        return
     print(
         f"{datetime.now(UTC):%Y-%m-%d}, {psutil.cpu_count()} cores, python {sys.version.split()[0]}"
     )
