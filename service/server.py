@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import gc
 import socket
-import sys
 import threading
 import time
 
@@ -15,6 +12,7 @@ from litestar import Litestar
 
 from service.app import create_app
 from service.logs import configure_json_logging
+from service.memory import limit_malloc_arenas
 from service.settings import Settings, is_loopback
 
 __all__ = ["ThreadedServer", "asgi_factory", "is_loopback"]
@@ -31,23 +29,6 @@ def asgi_factory() -> Litestar:
     gc.collect()
     gc.freeze()
     return app
-
-
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """Keep glibc from giving every request thread its own malloc arena.
-
-    A 100k-event batch briefly holds ~100 MB of Python objects, and each batch runs on whichever
-    worker thread is free. With glibc's default of up to eight arenas per core, each thread's
-    arena keeps its high-water mark: a worker ingesting 2.5M events grew to 600 MB RSS this way.
-    Two arenas (what ``MALLOC_ARENA_MAX=2`` sets) reuse the same memory batch after batch.
-    """
-    if sys.platform != "linux":
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, arenas)
-
-
-_M_ARENA_MAX = -8  # glibc's mallopt parameter number
 
 
 def free_port(host: str = "127.0.0.1") -> int:

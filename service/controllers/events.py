@@ -10,7 +10,8 @@ from litestar.status_codes import HTTP_200_OK
 
 from service.controllers import EngineDep, SettingsDep
 from service.errors import UnsupportedMedia
-from service.ingest import decode_events, ingest_events, read_ndjson_body
+from service.ingest import decode_events, prepare_events, read_ndjson_body, store_events
+from service.memory import release_free_memory
 from service.observability import EVENTS_DUPLICATE, EVENTS_INGESTED
 from service.schema import IngestResult
 
@@ -41,15 +42,21 @@ async def ingest(request: Request, engine: EngineDep, settings: SettingsDep) -> 
         body = await request.body()
 
     def work() -> IngestResult:
+        nonlocal body
         events = decode_events(
             body, ndjson=ndjson, max_events=settings.max_batch, max_id_length=settings.max_id_length
         )
-        outcome = ingest_events(
+        body = b""  # from here on only the rows are kept: a worker's memory is its largest batch
+        batch = prepare_events(
             engine,
             events,
             settings.clock(),
             max_future=timedelta(hours=settings.max_future_skew_hours),
         )
+        del events
+        outcome = store_events(engine, batch)
+        del batch
+        release_free_memory()
         EVENTS_INGESTED.labels("exposure").inc(outcome.exposures)
         EVENTS_INGESTED.labels("conversion").inc(outcome.conversions)
         EVENTS_DUPLICATE.inc(outcome.duplicates)

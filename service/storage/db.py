@@ -56,7 +56,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA cache_size=-16384")  # 16 MiB page cache per connection
-        cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.execute("PRAGMA temp_store=FILE")
         cursor.close()
 
     @event.listens_for(engine, "begin")
