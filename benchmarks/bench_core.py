@@ -38,10 +38,8 @@ import msgspec
 import numpy as np
 import psutil
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from service.assignment import AssignmentRule
-from tests.conftest import ServerProcess
+from service.assignment.rule import AssignmentRule
+from service.testing import ServerProcess
 
 KEY = "bench"
 BATCH = 100_000
@@ -212,7 +210,7 @@ def database(backend: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as tmp:
             yield str(Path(tmp) / "bench.db")
     else:
-        from tests.pg import throwaway_database
+        from service.testing import throwaway_database
 
         with throwaway_database() as url:
             yield url
@@ -280,7 +278,7 @@ def big_results(n: int = 10_000_000, n_events: int = 30_000_000) -> None:
     from sqlalchemy import text
 
     from service.storage import totals
-    from service.storage.db import create_storage_engine
+    from service.storage.engine import create_storage_engine
     from service.timeutil import to_us
 
     now = datetime.now(UTC)

@@ -6,12 +6,7 @@ fixed-horizon 95 % intervals, power at the planned lift, and CUPED's variance re
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.stats.simulation import (
+from stats.simulation import (
     aa_weekly_peeking,
     coverage_binary,
     coverage_revenue,

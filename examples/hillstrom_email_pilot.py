@@ -155,7 +155,7 @@ def load_pilot(client: httpx.Client, rows: list[dict[str, str]]) -> dict[str, An
 def local_server(database_url: str | None = None) -> Iterator[str]:
     """An in-process service on ``database_url`` (default: a temporary SQLite file)."""
     from service.app import create_app
-    from service.server import ThreadedServer, free_port
+    from service.runtime.server import ThreadedServer, free_port
     from service.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -176,7 +176,7 @@ def main() -> None:
     parser.add_argument("--url", help="a running pilotlift service (default: start one)")
     args = parser.parse_args()
     rows = read_rows()
-    from service.demo import format_results
+    from service.demo.run import format_results
 
     if args.url:
         with httpx.Client(base_url=args.url, timeout=300) as client:

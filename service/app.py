@@ -17,22 +17,22 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from sqlalchemy import Engine
 
-from service.assigner import Assigner
-from service.auth import actor_of, require_scope
-from service.controllers.admin import audit_trail, erase_customer
-from service.controllers.analyze import analyze, plan
-from service.controllers.assignments import AssignmentController
-from service.controllers.events import ingest
-from service.controllers.ops import health, ready
-from service.controllers.pilots import PilotController
-from service.controllers.reports import ReportController, decisions
-from service.controllers.results import results, timeseries
+from service.admin.auth import actor_of, require_scope
+from service.admin.controller import audit_trail, erase_customer
+from service.admin.keys import KeyRing
+from service.assignment.assigner import Assigner
+from service.assignment.controller import AssignmentController
 from service.errors import PilotliftError
-from service.keys import KeyRing
-from service.logs import request_id_middleware
+from service.events.controller import ingest
+from service.pilots.controller import PilotController
+from service.reports.controller import ReportController, decisions
 from service.reports.schedule import parse_schedule, run_schedule
+from service.results.analysis_controller import analyze, plan
+from service.results.controller import results, timeseries
+from service.runtime.controller import health, ready
+from service.runtime.logs import request_id_middleware
 from service.settings import Settings
-from service.storage.db import create_storage_engine, migrate
+from service.storage.engine import create_storage_engine, migrate
 
 __all__ = ["create_app"]
 

@@ -13,10 +13,10 @@ __all__ = ["main"]
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service.keys import list_keys
+    from service.admin.keys import list_keys
+    from service.runtime.workers import balances_connections, run_workers
     from service.settings import Settings, is_loopback
-    from service.storage.db import create_storage_engine, migrate
-    from service.workers import balances_connections, run_workers
+    from service.storage.engine import create_storage_engine, migrate
 
     settings = Settings.from_env()
     engine = create_storage_engine(settings.database_url)
@@ -47,7 +47,7 @@ def _serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     config = {
-        "app": "service.server:asgi_factory",
+        "app": "service.runtime.server:asgi_factory",
         "factory": True,
         "host": args.host,
         "port": args.port,
@@ -70,10 +70,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _keys(args: argparse.Namespace) -> int:
     """``pilotlift keys create|revoke|list`` on the configured database."""
+    from service.admin.keys import create_key, list_keys, revoke_key
     from service.errors import PilotliftError
-    from service.keys import create_key, list_keys, revoke_key
     from service.settings import Settings
-    from service.storage.db import create_storage_engine, migrate
+    from service.storage.engine import create_storage_engine, migrate
     from service.timeutil import utc_now
 
     settings = Settings.from_env()
@@ -101,7 +101,7 @@ def _keys(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from service.demo import run_demo
+    from service.demo.run import run_demo
 
     return run_demo(
         database=args.database,
@@ -125,7 +125,7 @@ def _report(args: argparse.Namespace) -> int:
     from service.reports.markdown import render_markdown
     from service.reports.store import find_snapshot
     from service.settings import Settings
-    from service.storage.db import create_storage_engine, migrate
+    from service.storage.engine import create_storage_engine, migrate
     from service.timeutil import last_complete_week, parse_iso_week, shift_week
 
     settings = Settings.from_env()

@@ -18,8 +18,8 @@ from litestar.concurrency import sync_to_thread
 from sqlalchemy import Engine
 
 from service.errors import Conflict
+from service.reports.build import build_weekly_report
 from service.reports.store import find_snapshot, publish_report
-from service.reports.weekly import build_weekly_report
 from service.settings import Settings
 from service.timeutil import last_complete_week, parse_iso_week, shift_week
 

@@ -9,7 +9,7 @@ import msgspec
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from service import audit
+from service.admin import audit
 from service.errors import Conflict, NotFound
 from service.schema import (
     DecisionLog,

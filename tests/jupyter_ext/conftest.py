@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import ServerProcess
+from service.testing import ServerProcess
 from tests.service.report_data import ReportData, build
 
 
@@ -19,7 +19,7 @@ def pilot_data(
     if request.param == "sqlite":
         yield build(tmp_path_factory.mktemp("jupyter") / "p.db")
         return
-    from tests.pg import throwaway_database
+    from service.testing import throwaway_database
 
     with throwaway_database() as url:
         yield build(url)

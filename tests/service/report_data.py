@@ -21,7 +21,7 @@ import numpy as np
 from litestar.testing import TestClient
 
 from service.app import create_app
-from service.clock import SimulatedClock
+from service.runtime.clock import SimulatedClock
 from service.settings import Settings
 from service.timeutil import last_complete_week, parse_iso_week, shift_week
 

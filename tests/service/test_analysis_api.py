@@ -12,7 +12,7 @@ import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
-from service.clock import SimulatedClock
+from service.runtime.clock import SimulatedClock
 from service.settings import Settings
 from stats import SampleMean, compare, holm, plan_pilot
 

@@ -12,10 +12,10 @@ import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
-from service.clock import SimulatedClock
+from service.runtime.clock import SimulatedClock
 from service.settings import Settings
 from service.storage.aggregates import aggregate_pilot
-from service.storage.db import create_storage_engine
+from service.storage.engine import create_storage_engine
 from service.storage.sql import read_transaction
 from service.timeutil import US_PER_DAY, to_us
 

@@ -14,12 +14,12 @@ import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
-from service.assigner import Assigner
-from service.assignment import NOT_IN_PILOT
-from service.clock import SimulatedClock
-from service.pilots import get_pilot
+from service.assignment.assigner import Assigner
+from service.assignment.rule import NOT_IN_PILOT
+from service.pilots.lifecycle import get_pilot
+from service.runtime.clock import SimulatedClock
 from service.settings import Settings
-from service.storage.db import create_storage_engine
+from service.storage.engine import create_storage_engine
 from tests.service.test_api import pilot_body
 
 T0 = datetime(2026, 11, 16, 9, tzinfo=UTC)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from service.assignment import AssignmentRule, claim_buckets, layer_buckets
+from service.assignment.rule import AssignmentRule, claim_buckets, layer_buckets
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 SALT = "sms-winback-w48"

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
+from service.admin.keys import create_key, revoke_key
 from service.app import create_app
-from service.clock import SimulatedClock
-from service.keys import create_key, revoke_key
+from service.runtime.clock import SimulatedClock
 from service.settings import Settings
-from service.storage.db import create_storage_engine, migrate
+from service.storage.engine import create_storage_engine, migrate
 
 T0 = datetime(2026, 11, 16, 9, tzinfo=UTC)
 

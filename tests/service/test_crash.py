@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 import httpx
 
-from service.storage.db import create_storage_engine
-from tests.conftest import ServerProcess
+from service.storage.engine import create_storage_engine
+from service.testing import ServerProcess
 
 BATCHES = 60
 EVENTS_PER_BATCH = 1500

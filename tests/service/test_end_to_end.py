@@ -16,7 +16,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.conftest import ServerProcess
+from service.testing import ServerProcess
 
 KEY = "sms-e2e"
 N = 50_000

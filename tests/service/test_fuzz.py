@@ -18,7 +18,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from service.app import create_app
-from service.clock import SimulatedClock
+from service.runtime.clock import SimulatedClock
 from service.settings import Settings
 from service.timeutil import parse_iso_week
 from tests.service.report_data import build

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from service.storage.groupcommit import GroupCommit
+from service.assignment.groupcommit import GroupCommit
 
 
 async def _until(condition: object, timeout: float = 10) -> None:

@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
-from service.clock import SimulatedClock
+from service.runtime.clock import SimulatedClock
 from service.settings import Settings
 
 T0 = datetime(2026, 11, 16, 9, tzinfo=UTC)
@@ -75,7 +75,7 @@ def test_streamed_ndjson_is_refused_early() -> None:
     import asyncio
 
     from service.errors import InvalidInput
-    from service.ingest import read_ndjson_body
+    from service.events.ingestion import read_ndjson_body
 
     pulled = 0
 

@@ -9,8 +9,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 import service.storage
-from service.storage.db import create_storage_engine, migrate
-from tests.pg import throwaway_database
+from service.storage.engine import create_storage_engine, migrate
+from service.testing import throwaway_database
 
 
 def _newest_revision() -> str:

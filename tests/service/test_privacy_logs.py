@@ -13,10 +13,10 @@ import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
-from service.clock import SimulatedClock
+from service.runtime.clock import SimulatedClock
 from service.settings import Settings
-from service.storage.db import create_storage_engine
-from tests.conftest import ServerProcess
+from service.storage.engine import create_storage_engine
+from service.testing import ServerProcess
 
 T0 = datetime(2026, 11, 16, 9, tzinfo=UTC)
 

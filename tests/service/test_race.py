@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ServerProcess
+from service.testing import ServerProcess
 
 CUSTOMERS = 10_000
 KEY = "race"
@@ -56,7 +56,7 @@ def test_racing_processes_record_each_customer_once(database_url: str) -> None:
             s.stop()
     assert seen[0] == seen[1]
     assert all(seen[0][c]["group"] == answers[0][c] for c in sample)
-    from service.storage.db import create_storage_engine
+    from service.storage.engine import create_storage_engine
 
     engine = create_storage_engine(database_url)
     with engine.connect() as conn:

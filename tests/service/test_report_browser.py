@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import ServerProcess
+from service.testing import ServerProcess
 from tests.service.report_data import ReportData, build
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

@@ -14,7 +14,7 @@ import pytest
 from litestar.testing import TestClient
 
 from service.app import create_app
-from service.clock import SimulatedClock
+from service.runtime.clock import SimulatedClock
 from service.settings import Settings
 from service.timeutil import parse_iso_week
 from tests.service.report_data import ReportData, build

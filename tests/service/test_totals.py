@@ -20,10 +20,10 @@ import msgspec
 import pytest
 from sqlalchemy import Engine
 
-from service.ingest import ingest_events
-from service.pilots import create_pilot, patch_pilot, start_pilot
-from service.privacy import erase_customer
-from service.recording import assign_customers, import_assignments
+from service.admin.privacy import erase_customer
+from service.assignment.recording import assign_customers, import_assignments
+from service.events.ingestion import ingest_events
+from service.pilots.lifecycle import create_pilot, patch_pilot, start_pilot
 from service.schema import (
     Conversion,
     Event,
@@ -34,7 +34,7 @@ from service.schema import (
     PilotPatch,
 )
 from service.storage.aggregates import PilotAggregate, aggregate_pilot
-from service.storage.db import create_storage_engine, migrate
+from service.storage.engine import create_storage_engine, migrate
 from service.storage.sql import read_transaction
 from service.timeutil import US_PER_DAY, to_us
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from tests.stats.simulation import (
+from stats.simulation import (
     aa_weekly_peeking,
     coverage_binary,
     coverage_revenue,

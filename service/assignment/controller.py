@@ -6,10 +6,10 @@ from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK
 
-from service import recording
-from service.assigner import Assigner
-from service.controllers import EngineDep, SettingsDep, check_batch
-from service.observability import ASSIGNMENTS_RECORDED, ASSIGNMENTS_SERVED
+from service.assignment import recording
+from service.assignment.assigner import Assigner
+from service.runtime.dependencies import EngineDep, SettingsDep, check_batch
+from service.runtime.metrics import ASSIGNMENTS_RECORDED, ASSIGNMENTS_SERVED
 from service.schema import (
     AssignmentImport,
     AssignmentImportResult,

@@ -7,11 +7,11 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from service import reports
-from service.controllers import EngineDep, SettingsDep
 from service.errors import InvalidInput
 from service.reports.html import render_html
 from service.reports.markdown import render_markdown
 from service.reports.store import find_snapshot
+from service.runtime.dependencies import EngineDep, SettingsDep
 from service.schema import (
     DecisionLog,
     PublishRequest,

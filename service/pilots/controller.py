@@ -7,8 +7,8 @@ from typing import Literal
 from litestar import Controller, get, patch, post
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from service import pilots
-from service.controllers import EngineDep, SettingsDep
+from service.pilots import lifecycle as pilots
+from service.runtime.dependencies import EngineDep, SettingsDep
 from service.schema import Conclusion, Pilot, PilotCreate, PilotList, PilotPatch
 
 

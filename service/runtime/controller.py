@@ -7,8 +7,8 @@ from litestar.response import Response
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.controllers import EngineDep
-from service.storage.db import ping
+from service.runtime.dependencies import EngineDep
+from service.storage.engine import ping
 
 
 @get("/health", operation_id="health", tags=["operations"], sync_to_thread=False,

@@ -13,8 +13,8 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from service.admin.keys import KeyRing, Principal
 from service.errors import Forbidden, Unauthorized
-from service.keys import KeyRing, Principal
 
 __all__ = ["actor_of", "require_scope"]
 

@@ -17,8 +17,8 @@ import msgspec
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
-from service import audit
-from service.assignment import AssignmentRule, claim_buckets
+from service.admin import audit
+from service.assignment.rule import AssignmentRule, claim_buckets
 from service.errors import Conflict, InvalidInput, NotFound
 from service.schema import Conclusion, Pilot, PilotCreate, PilotPatch
 from service.storage import totals

@@ -5,7 +5,7 @@ thousands of times a second. Two things make that possible without giving up any
 
 * **Running pilots are kept in memory.** A request computes its groups from the copy without
   a read transaction; the copy is checked against the stored pilot inside the very write
-  transaction that records the customers (:func:`service.recording.record_assignments`), so a
+  transaction that records the customers (:func:`.recording.record_assignments`), so a
   pilot stopped or ramped by another process is never recorded from a stale copy — the request
   gets 409 or groups computed again from the stored design.
 * **Concurrent requests share one transaction** (:class:`~service.storage.groupcommit.GroupCommit`):
@@ -24,10 +24,15 @@ from datetime import datetime
 import anyio.to_thread
 from sqlalchemy import Engine
 
-from service.assignment import AssignmentRule
-from service.pilots import PilotRecord, get_pilot
-from service.recording import AssignmentWrite, WriteResult, not_running, record_assignments
-from service.storage.groupcommit import GroupCommit
+from service.assignment.groupcommit import GroupCommit
+from service.assignment.recording import (
+    AssignmentWrite,
+    WriteResult,
+    not_running,
+    record_assignments,
+)
+from service.assignment.rule import AssignmentRule
+from service.pilots.lifecycle import PilotRecord, get_pilot
 from service.timeutil import to_us
 
 __all__ = ["GROUP_COMMIT_MAX_IDS", "Assigner"]

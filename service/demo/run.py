@@ -23,8 +23,8 @@ import httpx
 import numpy as np
 
 from service.app import create_app
-from service.clock import SimulatedClock
-from service.server import ThreadedServer, free_port
+from service.runtime.clock import SimulatedClock
+from service.runtime.server import ThreadedServer, free_port
 from service.settings import Settings
 
 __all__ = ["PilotSimulation", "format_results", "run_demo"]

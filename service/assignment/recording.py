@@ -1,6 +1,6 @@
 """Assignment requests and imports: compute groups, record first assignments, read them back.
 
-A customer's group is decided by :mod:`service.assignment`; the first time a customer lands in
+A customer's group is decided by :mod:`service.assignment.rule`; the first time a customer lands in
 the holdout or a variant, that group and time are recorded once (``INSERT ... ON CONFLICT DO
 NOTHING``), so later calls keep the first ``assigned_at`` and the attribution window starts at
 the first decision. ``not_in_pilot`` is never recorded: a later traffic increase may bring the
@@ -15,10 +15,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select
 
-from service import audit
-from service.assignment import NOT_IN_PILOT
+from service.admin import audit
+from service.assignment.rule import NOT_IN_PILOT
 from service.errors import Conflict, InvalidInput, NotFound
-from service.pilots import PilotRecord, load_pilot
+from service.pilots.lifecycle import PilotRecord, load_pilot
 from service.schema import ImportedAssignment
 from service.storage import totals
 from service.storage.sql import chunks, read_transaction, write_transaction
@@ -180,7 +180,7 @@ def assign_customers(
     engine: Engine, key: str, customer_ids: Sequence[str], now: datetime
 ) -> tuple[str, list[str], int]:
     """Groups for ``customer_ids`` (in order) and how many were newly recorded, in one
-    transaction of its own (the HTTP service shares transactions: :mod:`service.assigner`)."""
+    transaction of its own (the HTTP service shares transactions: :mod:`.assigner`)."""
     with read_transaction(engine) as conn:
         record = load_pilot(conn, key)
     if record.pilot.status != "running":

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, delete, select
 
-from service import audit
+from service.admin import audit
 from service.schema import Erasure
 from service.storage import totals
 from service.storage.sql import write_transaction

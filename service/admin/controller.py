@@ -6,9 +6,9 @@ from litestar import delete, get
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 
-from service.audit import list_audit
-from service.controllers import EngineDep, SettingsDep
-from service.privacy import erase_customer as erase
+from service.admin.audit import list_audit
+from service.admin.privacy import erase_customer as erase
+from service.runtime.dependencies import EngineDep, SettingsDep
 from service.schema import AuditLog, Erasure
 
 

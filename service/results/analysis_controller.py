@@ -6,7 +6,7 @@ from litestar import post
 from litestar.status_codes import HTTP_200_OK
 
 from service.errors import InvalidInput
-from service.posted import analyze_posted
+from service.results.posted import analyze_posted
 from service.schema import AnalyzeRequest, AnalyzeResponse, PlanRequest, PlanResponse
 from stats import plan_pilot
 

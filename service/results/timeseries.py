@@ -13,8 +13,8 @@ from datetime import UTC, datetime, time, timedelta
 import msgspec
 from sqlalchemy import Engine
 
-from service.analysis import HOLDOUT, Options, aggregate, analyse
-from service.pilots import get_pilot
+from service.pilots.lifecycle import get_pilot
+from service.results.analyse import HOLDOUT, Options, aggregate, analyse
 from service.schema import Timeseries, TimeseriesPoint
 
 __all__ = ["compute_timeseries"]

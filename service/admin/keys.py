@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
-from service import audit
+from service.admin import audit
 from service.errors import Conflict, InvalidInput, NotFound
 from service.schema import ApiKeyInfo, Scope
 from service.storage.sql import read_transaction, write_transaction

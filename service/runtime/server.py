@@ -11,8 +11,8 @@ import uvicorn
 from litestar import Litestar
 
 from service.app import create_app
-from service.logs import configure_json_logging
-from service.memory import limit_malloc_arenas
+from service.runtime.logs import configure_json_logging
+from service.runtime.memory import limit_malloc_arenas
 from service.settings import Settings, is_loopback
 
 __all__ = ["ThreadedServer", "asgi_factory", "is_loopback"]

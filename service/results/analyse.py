@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from service.pilots import PilotRecord, load_pilot
+from service.pilots.lifecycle import PilotRecord, load_pilot
 from service.schema import (
     Arm,
     ArmMetric,

@@ -8,11 +8,11 @@ from litestar import Request, post
 from litestar.concurrency import sync_to_thread
 from litestar.status_codes import HTTP_200_OK
 
-from service.controllers import EngineDep, SettingsDep
 from service.errors import UnsupportedMedia
-from service.ingest import decode_events, prepare_events, read_ndjson_body, store_events
-from service.memory import release_free_memory
-from service.observability import EVENTS_DUPLICATE, EVENTS_INGESTED
+from service.events.ingestion import decode_events, prepare_events, read_ndjson_body, store_events
+from service.runtime.dependencies import EngineDep, SettingsDep
+from service.runtime.memory import release_free_memory
+from service.runtime.metrics import EVENTS_DUPLICATE, EVENTS_INGESTED
 from service.schema import IngestResult
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.analysis import comparison_numbers
+from service.results.analyse import comparison_numbers
 from service.schema import AnalyzeArm, AnalyzeRequest, AnalyzeResponse, ComparisonOut, SrmOut
 from stats import CovariateSample, SampleMean, compare, holm, srm_check
 

@@ -11,8 +11,9 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from service.analysis import Options, compute_results
-from service.pilots import list_pilots
+from service.pilots.lifecycle import list_pilots
+from service.results.analyse import Options, compute_results
+from service.results.timeseries import compute_timeseries
 from service.schema import (
     ComparisonOut,
     Pilot,
@@ -21,7 +22,6 @@ from service.schema import (
     Results,
     WeeklyReport,
 )
-from service.timeseries import compute_timeseries
 from service.timeutil import parse_iso_week, shift_week
 
 __all__ = ["build_weekly_report", "status_at"]

@@ -8,11 +8,11 @@ from typing import Literal
 from litestar import get
 from litestar.params import Parameter
 
-from service.analysis import Options, compute_results
-from service.controllers import EngineDep, SettingsDep
 from service.errors import InvalidInput
+from service.results.analyse import Options, compute_results
+from service.results.timeseries import compute_timeseries
+from service.runtime.dependencies import EngineDep, SettingsDep
 from service.schema import Results, Timeseries
-from service.timeseries import compute_timeseries
 
 
 def _as_of(as_of: datetime | None, settings: SettingsDep) -> datetime:

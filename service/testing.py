@@ -1,0 +1,126 @@
+"""Helpers that the tests and the benchmarks share: a real ``pilotlift serve`` in a child
+process, and throw-away PostgreSQL databases on the machine's server.
+
+They live in the package (not under ``tests/``) so that benchmarks import them without path
+hacks. Nothing in the service imports this module.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from service.runtime.server import free_port
+
+__all__ = ["ADMIN_URL", "ServerProcess", "throwaway_database"]
+
+
+class ServerProcess:
+    """``pilotlift serve`` in a child process; can be stopped and started again."""
+
+    def __init__(
+        self, database: Path | str, workers: int = 1, env: dict[str, str] | None = None
+    ) -> None:
+        self.database = database
+        self.workers = workers
+        self.extra_env = env or {}
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        # A file, not a pipe: a busy server writes a log line per request and must never
+        # block on a full pipe nobody reads.
+        if isinstance(database, Path):
+            self.log_path = database.with_suffix(f".{self.port}.log")
+        else:  # a PostgreSQL URL
+            self.log_path = Path(tempfile.gettempdir()) / f"pilotlift-server-{self.port}.log"
+
+    def start(self) -> None:
+        env = dict(os.environ, PILOTLIFT_DATABASE_URL=str(self.database), **self.extra_env)
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "service.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=self._log_file(),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_text()}")
+            try:
+                ready = httpx.get(f"{self.url}/ready", timeout=1).status_code == 200
+            except httpx.TransportError:
+                ready = False
+            # Several workers: wait for all, or the first would take every early connection.
+            if ready and (self.workers == 1 or "workers are ready" in self.log_text()):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("server did not become ready in 60 s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self._log.close()
+        self.process = None
+
+    def _log_file(self) -> Any:
+        self._log = self.log_path.open("ab")
+        return self._log
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers, no flushing — a crash."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self._log.close()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+ADMIN_URL = os.environ.get("PILOTLIFT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@contextmanager
+def throwaway_database() -> Iterator[str]:
+    """A new, empty database for one test (module); dropped afterwards, connections and all."""
+    name = f"pilotlift_test_{secrets.token_hex(5)}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
