@@ -21,10 +21,9 @@ from jupyter_ext._exceptions import PilotliftClientError
 from jupyter_ext.client import Client
 from jupyter_ext.frames import PilotResults
 from jupyter_ext.plots import forest_svg, series_svg
+from service.schema import ACTION_COLOURS
 
 __all__ = ["PilotDashboard"]
-
-COLOURS = {"scale": "#1a7f37", "stop": "#cf222e", "continue": "#9a6700", "check_data": "#8250df"}
 
 
 def _pct(x: float | None) -> str:
@@ -176,7 +175,7 @@ class PilotDashboard(widgets.VBox):
     def _render(self, r: PilotResults, points: list[dict[str, Any]]) -> None:
         pilot = self._pilots[r.experiment]
         metric = self.metric.value or r.primary_metric
-        colour = COLOURS.get(r.decision.action, "#57606a")
+        colour = ACTION_COLOURS.get(r.decision.action, "#57606a")
         self.decision_text = f"{r.decision.action.upper()}: " + " ".join(r.decision.reasons)
         reasons = "".join(f"<li>{escape(x)}</li>" for x in r.decision.reasons)
         warnings = "".join(f"<li>⚠ {escape(w)}</li>" for w in r.warnings)

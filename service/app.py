@@ -27,8 +27,7 @@ from service.events.controller import ingest
 from service.pilots.controller import PilotController
 from service.reports.controller import ReportController, decisions
 from service.reports.schedule import parse_schedule, run_schedule
-from service.results.analysis_controller import analyze, plan
-from service.results.controller import results, timeseries
+from service.results.controller import analyze, plan, results, timeseries
 from service.runtime.controller import health, ready
 from service.runtime.logs import request_id_middleware
 from service.settings import Settings

@@ -117,41 +117,31 @@ def _report(args: argparse.Namespace) -> int:
     """Build (and optionally publish) a weekly review straight from the configured database."""
     from pathlib import Path
 
-    import msgspec
-
     from service.errors import PilotliftError
-    from service.reports import build_weekly_report, publish_report
-    from service.reports.html import render_html
-    from service.reports.markdown import render_markdown
-    from service.reports.store import find_snapshot
+    from service.reports import publish_report
+    from service.reports.build import review_of_week
+    from service.reports.render import render
     from service.settings import Settings
     from service.storage.engine import create_storage_engine, migrate
-    from service.timeutil import last_complete_week, parse_iso_week, shift_week
+    from service.timeutil import checked_week
 
     settings = Settings.from_env()
     now = settings.clock()
-    week = args.week or last_complete_week(now)
     try:
-        parse_iso_week(week)
-    except ValueError as exc:
-        print(f"pilotlift report: {exc}", file=sys.stderr)
+        week = checked_week(args.week, now)
+    except PilotliftError as exc:
+        print(f"pilotlift report: {exc.detail}", file=sys.stderr)
         return 2
     engine = create_storage_engine(settings.database_url)
     migrate(engine)
-    previous = find_snapshot(engine, shift_week(week, -1))
-    report = build_weekly_report(engine, week, now, previous=previous.report if previous else None)
+    report = review_of_week(engine, week, now)
     if args.publish:
         try:
             publish_report(engine, report, by="cli", now=now)
         except PilotliftError as exc:
             print(f"pilotlift report: {exc.detail}", file=sys.stderr)
             return 1
-    if args.format == "html":
-        text = render_html(report)
-    elif args.format == "md":
-        text = render_markdown(report)
-    else:
-        text = msgspec.json.format(msgspec.json.encode(report).decode(), indent=2) + "\n"
+    text = render(report, args.format)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
         print(f"pilotlift report: wrote the review of {week} to {args.out}", file=sys.stderr)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from service.errors import InvalidInput
+from service.schema.common import MAX_BATCH, MAX_ID_LENGTH
 from service.timeutil import utc_now
 
 __all__ = ["Settings", "is_loopback"]
@@ -41,9 +43,9 @@ class Settings:
     """How often each process checks whether the scheduled publication is due."""
     bind_host: str = "127.0.0.1"
     """The address the server listens on; with no API keys it may run open only on loopback."""
-    max_batch: int = 100_000
+    max_batch: int = MAX_BATCH
     """Most customer ids per assignment call and events per event batch (at most 100,000)."""
-    max_id_length: int = 128
+    max_id_length: int = MAX_ID_LENGTH
     """Longest customer or event id accepted (at most 128)."""
 
     @property
@@ -52,6 +54,29 @@ class Settings:
 
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
     """The service's notion of *now*; the demo passes a simulated clock."""
+
+    def as_of(self, moment: datetime | None) -> datetime:
+        """A look's moment: the one asked for (it must carry a zone), else *now*."""
+        if moment is not None and moment.tzinfo is None:
+            raise InvalidInput("as_of must carry a zone, e.g. 2026-11-20T10:00:00Z.")
+        return moment or self.clock()
+
+    def check_ids(self, customer_ids: Sequence[str], what: str) -> None:
+        """The configured batch and id-length limits (the schema enforces the hard maxima)."""
+        if len(customer_ids) > self.max_batch:
+            raise InvalidInput(
+                f"{what}: at most {self.max_batch:,} per call on this server; got"
+                f" {len(customer_ids):,}. Split the batch."
+            )
+        if self.max_id_length < MAX_ID_LENGTH:
+            long = [i for i, c in enumerate(customer_ids) if len(c) > self.max_id_length]
+            if long:
+                raise InvalidInput(
+                    f"{what}: {len(long)} customer id(s) are longer than"
+                    f" {self.max_id_length} characters (first at index {long[0]}); nothing was"
+                    " recorded.",
+                    extra=[{"index": i, "field": "customer_id"} for i in long[:100]],
+                )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -72,7 +97,7 @@ class Settings:
         if "PILOTLIFT_BIND_HOST" in env:
             kwargs["bind_host"] = env["PILOTLIFT_BIND_HOST"]
         if "PILOTLIFT_MAX_BATCH" in env:
-            kwargs["max_batch"] = min(int(env["PILOTLIFT_MAX_BATCH"]), 100_000)
+            kwargs["max_batch"] = min(int(env["PILOTLIFT_MAX_BATCH"]), MAX_BATCH)
         if "PILOTLIFT_MAX_ID_LENGTH" in env:
-            kwargs["max_id_length"] = min(int(env["PILOTLIFT_MAX_ID_LENGTH"]), 128)
+            kwargs["max_id_length"] = min(int(env["PILOTLIFT_MAX_ID_LENGTH"]), MAX_ID_LENGTH)
         return cls(**kwargs)  # type: ignore[arg-type]

@@ -51,3 +51,15 @@ def last_complete_week(now: datetime) -> str:
 def shift_week(week: str, weeks: int) -> str:
     start, _ = parse_iso_week(week)
     return iso_week_of(start + timedelta(days=7 * weeks))
+
+
+def checked_week(week: str | None, now: datetime) -> str:
+    """``week`` if it is a valid ISO week (else 422 with the reason), or the last complete."""
+    from service.errors import InvalidInput
+
+    week = week or last_complete_week(now)
+    try:
+        parse_iso_week(week)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    return week

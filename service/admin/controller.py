@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import delete, get
-from litestar.params import Parameter
+from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from service.admin.audit import list_audit
 from service.admin.privacy import erase_customer as erase
-from service.runtime.dependencies import EngineDep, SettingsDep
+from service.runtime.dependencies import ActorDep, EngineDep, SettingsDep
 from service.schema import AuditLog, Erasure
 
 
@@ -21,7 +23,7 @@ from service.schema import AuditLog, Erasure
     opt={"scope": "admin"},
 )
 def erase_customer(
-    customer_id: str, engine: EngineDep, settings: SettingsDep, actor: str
+    customer_id: FromPath[str], engine: EngineDep, settings: SettingsDep, actor: ActorDep
 ) -> Erasure:
     """Erase the customer's assignments, exposures and conversions in every pilot."""
     return erase(engine, customer_id, actor=actor, now=settings.clock())
@@ -31,8 +33,10 @@ def erase_customer(
      opt={"scope": "admin"})  # fmt: skip
 def audit_trail(
     engine: EngineDep,
-    limit: int = Parameter(default=100, ge=1, le=1000),
-    before_id: int | None = Parameter(default=None, ge=1, description="page: older than this"),
+    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+    before_id: Annotated[
+        int | None, QueryParameter(ge=1, description="page: older than this")
+    ] = None,
 ) -> AuditLog:
     """Every admin change, newest first: who (key name), when, what."""
     return list_audit(engine, limit=limit, before_id=before_id)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from litestar import Controller, get, post
 from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
 from service.assignment import recording
 from service.assignment.assigner import Assigner
-from service.runtime.dependencies import EngineDep, SettingsDep, check_batch
+from service.runtime.dependencies import ActorDep, EngineDep, SettingsDep
 from service.runtime.metrics import ASSIGNMENTS_RECORDED, ASSIGNMENTS_SERVED
 from service.schema import (
     AssignmentImport,
@@ -20,17 +21,22 @@ from service.schema import (
 )
 from service.settings import Settings
 
+__all__ = ["AssignmentController"]
+
 
 class AssignmentController(Controller):
     path = "/v1/experiments/{key:str}/assignments"
     tags = ["assignment"]
 
     @post("", operation_id="assignCustomers", status_code=HTTP_200_OK, opt={"scope": "assign"})
-    async def assign(self, key: str, data: AssignmentRequest, state: State) -> AssignmentResponse:
+    async def assign(
+        self, key: FromPath[str], data: JSONBody[AssignmentRequest], state: State
+    ) -> AssignmentResponse:
         """Groups for 1..100,000 customers; first assignments are recorded before answering."""
+        # The hot path reads the app state directly: no dependency is resolved per request.
         settings: Settings = state.settings
         assigner: Assigner = state.assigner
-        check_batch(data.customer_ids, settings, "customer_ids")
+        settings.check_ids(data.customer_ids, "customer_ids")
         pilot_key, groups, new = await assigner.assign(key, data.customer_ids, settings.clock())
         ASSIGNMENTS_SERVED.inc(len(groups))
         ASSIGNMENTS_RECORDED.inc(new)
@@ -43,28 +49,20 @@ class AssignmentController(Controller):
         )
 
     @get("/{customer_id:str}", operation_id="getAssignment", sync_to_thread=True)
-    def lookup(self, key: str, customer_id: str, engine: EngineDep) -> RecordedAssignment:
+    def lookup(
+        self, key: FromPath[str], customer_id: FromPath[str], engine: EngineDep
+    ) -> RecordedAssignment:
         """The recorded group and first assignment time of one customer, or 404."""
-        rec = recording.recorded_assignment(engine, key, customer_id)
-        return RecordedAssignment(
-            experiment=key,
-            customer_id=rec.customer_id,
-            group=rec.group,
-            assigned_at=rec.assigned_at,
-            source=rec.source,  # type: ignore[arg-type]
-        )
+        return recording.recorded_assignment(engine, key, customer_id)
 
-    @post("/import", operation_id="importAssignments", status_code=HTTP_200_OK, sync_to_thread=True)
+    @post("/import", operation_id="importAssignments", status_code=HTTP_200_OK,
+          sync_to_thread=True)  # fmt: skip
     def import_(
-        self,
-        key: str,
-        data: AssignmentImport,
-        engine: EngineDep,
-        settings: SettingsDep,
-        actor: str,
-    ) -> AssignmentImportResult:
+        self, key: FromPath[str], data: JSONBody[AssignmentImport], engine: EngineDep,
+        settings: SettingsDep, actor: ActorDep,
+    ) -> AssignmentImportResult:  # fmt: skip
         """Record assignments made elsewhere; a clash with a recorded group rejects the batch."""
-        check_batch([a.customer_id for a in data.assignments], settings, "assignments")
+        settings.check_ids([a.customer_id for a in data.assignments], "assignments")
         imported, unchanged = recording.import_assignments(
             engine, key, data.assignments, actor=actor, now=settings.clock()
         )

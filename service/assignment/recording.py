@@ -16,10 +16,10 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, select
 
 from service.admin import audit
-from service.assignment.rule import NOT_IN_PILOT
 from service.errors import Conflict, InvalidInput, NotFound
 from service.pilots.lifecycle import PilotRecord, load_pilot
-from service.schema import ImportedAssignment
+from service.schema import ImportedAssignment, RecordedAssignment
+from service.schema.common import HOLDOUT, NOT_IN_PILOT
 from service.storage import totals
 from service.storage.sql import chunks, read_transaction, write_transaction
 from service.storage.tables import assignments, pilots
@@ -27,7 +27,6 @@ from service.timeutil import US_PER_DAY, from_us, to_us, utc_now
 
 __all__ = [
     "AssignmentWrite",
-    "Recorded",
     "WriteResult",
     "assign_customers",
     "import_assignments",
@@ -35,14 +34,6 @@ __all__ = [
     "record_assignments",
     "recorded_assignment",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    customer_id: str
-    group: str
-    assigned_at: datetime
-    source: str
 
 
 def _recorded_groups(
@@ -65,36 +56,17 @@ def _insert_new(
     conn: Connection, record: PilotRecord, rows: dict[str, tuple[str, int, str]]
 ) -> int:
     """Record the customers of ``rows`` (customer → group, assigned_at, source) that have no
-    assignment yet, with their window totals; returns how many were new.
-
-    Rows go in customer order: two processes inserting overlapping batches in different orders
-    would otherwise deadlock on PostgreSQL's unique index.
-    """
+    assignment yet, with their window totals; returns how many were new."""
     if not rows:
         return 0
     pilot = record.pilot
-    window = pilot.attribution_window_days * US_PER_DAY
-    lookback = pilot.covariate_lookback_days * US_PER_DAY
-    staged = totals.STAGED_ASSIGNMENTS
-    totals.stage(conn, staged, ((c, *rows[c]) for c in sorted(rows)))
-    if totals.is_postgres(conn):
-        return totals.record_assignments_postgres(conn, record.id, window, lookback)
-    # SQLite holds the write lock: what is not recorded now is new.
-    conn.exec_driver_sql(
-        f"DELETE FROM {staged.name} WHERE EXISTS (SELECT 1 FROM assignments a"
-        f" WHERE a.pilot_id = ? AND a.customer_id = {staged.name}.customer_id)",
-        (record.id,),
+    return totals.record_assignments(
+        conn,
+        record.id,
+        [(c, *rows[c]) for c in sorted(rows)],
+        window_us=pilot.attribution_window_days * US_PER_DAY,
+        lookback_us=pilot.covariate_lookback_days * US_PER_DAY,
     )
-    new = conn.exec_driver_sql(
-        "INSERT INTO assignments (pilot_id, customer_id, grp, assigned_at, source)"
-        f" SELECT ?, customer_id, grp, assigned_at, source FROM {staged.name}"
-        " ORDER BY customer_id",
-        (record.id,),
-    ).rowcount
-    if new:
-        totals.build_for_assignments(conn, record.id, window, lookback)
-    totals.clear(conn, staged)
-    return max(new, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +165,7 @@ def assign_customers(
     return record.pilot.key, groups, new
 
 
-def recorded_assignment(engine: Engine, key: str, customer_id: str) -> Recorded:
+def recorded_assignment(engine: Engine, key: str, customer_id: str) -> RecordedAssignment:
     with read_transaction(engine) as conn:
         record = load_pilot(conn, key)
         row = conn.execute(
@@ -203,11 +175,17 @@ def recorded_assignment(engine: Engine, key: str, customer_id: str) -> Recorded:
         ).one_or_none()
     if row is None:
         raise NotFound(f"Customer {customer_id!r} has no recorded assignment in pilot {key!r}.")
-    return Recorded(customer_id, row.grp, from_us(row.assigned_at), row.source)
+    return RecordedAssignment(
+        experiment=key,
+        customer_id=customer_id,
+        group=row.grp,
+        assigned_at=from_us(row.assigned_at),
+        source=row.source,
+    )
 
 
 def _check_import_groups(record: PilotRecord, items: Sequence[ImportedAssignment]) -> None:
-    allowed = {"holdout", *(v.key for v in record.pilot.variants)}
+    allowed = {HOLDOUT, *(v.key for v in record.pilot.variants)}
     errors = [
         {
             "index": i,

@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from service.schema.common import HOLDOUT, NOT_IN_PILOT
+
 
 # CPython's own SHA-256 avoids OpenSSL's per-object setup: ~1.5x faster on short inputs, same
 # digest. It is ``_sha2`` from Python 3.12 and ``_sha256`` before; hashlib is the fallback.
@@ -46,9 +48,7 @@ def _fast_sha256() -> Callable[[bytes], Any]:
 _sha256 = _fast_sha256()
 
 __all__ = [
-    "HOLDOUT",
     "LAYER_BUCKETS",
-    "NOT_IN_PILOT",
     "AssignmentRule",
     "bucket_ranges",
     "claim_buckets",
@@ -57,8 +57,6 @@ __all__ = [
     "unit_values",
 ]
 
-HOLDOUT = "holdout"
-NOT_IN_PILOT = "not_in_pilot"
 LAYER_BUCKETS = 10_000
 _TWO_53 = float(2**53)
 

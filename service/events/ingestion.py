@@ -1,4 +1,4 @@
-"""Event ingestion: decode a JSON or NDJSON batch, validate it as a whole, store it at once.
+"""Event ingestion: validate a decoded batch as a whole, store it at once.
 
 The batch is all-or-nothing: every event is checked (shape, zone-aware time, not too far in the
 future, known pilot), each problem is reported with its index and field, and only a fully valid
@@ -9,18 +9,19 @@ stored again.
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
-import msgspec
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 
 from service.errors import InvalidInput
-from service.schema import Conversion, Event, EventBatch, Exposure
+from service.events.decoding import MAX_ERRORS_LISTED, decode_events
+from service.runtime.memory import release_free_memory
+from service.schema import Conversion, Event, Exposure, IngestResult
+from service.settings import Settings
 from service.storage import totals
 from service.storage.sql import chunks, read_transaction, write_transaction
 from service.storage.tables import pilots
@@ -29,19 +30,11 @@ from service.timeutil import to_us
 __all__ = [
     "IngestOutcome",
     "PreparedBatch",
-    "decode_events",
+    "ingest_body",
     "ingest_events",
     "prepare_events",
-    "read_ndjson_body",
     "store_events",
 ]
-
-MAX_EVENTS = 100_000
-MAX_ERRORS_LISTED = 100
-_PATH = re.compile(r" - at `\$(?:\.events)?\[?(\d*)\]?\.?([^`]*)`$")
-_event_decoder = msgspec.json.Decoder(Event)
-_batch_decoder = msgspec.json.Decoder(EventBatch)
-_raw_batch_decoder = msgspec.json.Decoder(dict[str, list[msgspec.Raw]])
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,99 +43,6 @@ class IngestOutcome:
     duplicates: int
     exposures: int
     conversions: int
-
-
-def _problem(index: int, exc: msgspec.ValidationError | msgspec.DecodeError) -> dict[str, Any]:
-    text = str(exc)
-    match = re.search(r" - at `\$\.?([^`]*)`$", text)
-    field = match.group(1) if match else None
-    message = text[: match.start()] if match else text
-    return {"index": index, "field": field or None, "message": message}
-
-
-def _too_many(n: int, limit: int = MAX_EVENTS, *, at_least: bool = False) -> InvalidInput:
-    count = f"more than {limit:,}" if at_least else f"{n:,}"
-    return InvalidInput(f"A batch holds at most {limit:,} events; this one has {count}. Split it.")
-
-
-def _decode_each(raws: Sequence[bytes | msgspec.Raw]) -> list[Event]:
-    """Decode one by one so that *every* bad event is named, not only the first."""
-    events: list[Event] = []
-    problems = []
-    for i, raw in enumerate(raws):
-        try:
-            events.append(_event_decoder.decode(raw))
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            problems.append(_problem(i, exc))
-    if problems:
-        raise InvalidInput(
-            f"{len(problems)} of {len(raws)} events are invalid; nothing from this batch was"
-            " stored. Fix the events listed in 'extra' (index, field, message) and resend.",
-            extra=problems[:MAX_ERRORS_LISTED],
-        )
-    return events
-
-
-def decode_events(
-    body: bytes, *, ndjson: bool, max_events: int = MAX_EVENTS, max_id_length: int = 128
-) -> list[Event]:
-    """Decode a batch; raise :class:`InvalidInput` naming each bad event."""
-    events = _decode(body, ndjson=ndjson, max_events=max_events)
-    if max_id_length < 128:
-        _check_id_lengths(events, max_id_length)
-    return events
-
-
-def _check_id_lengths(events: Sequence[Event], limit: int) -> None:
-    problems = [
-        {"index": i, "field": name, "message": f"longer than {limit} characters"}
-        for i, ev in enumerate(events)
-        for name in ("id", "customer_id")
-        if len(getattr(ev, name)) > limit
-    ]
-    if problems:
-        raise InvalidInput(
-            f"{len(problems)} id(s) exceed the configured {limit} characters; nothing from this"
-            " batch was stored.",
-            extra=problems[:MAX_ERRORS_LISTED],
-        )
-
-
-def _decode(body: bytes, *, ndjson: bool, max_events: int) -> list[Event]:
-    if ndjson:
-        lines = [line for line in body.split(b"\n") if line.strip()]
-        if not lines:
-            raise InvalidInput("The NDJSON body holds no events.")
-        if len(lines) > max_events:
-            raise _too_many(len(lines), max_events)
-        try:  # fast path: one C-level decode of the whole batch
-            return msgspec.json.decode(b"[" + b",".join(lines) + b"]", type=list[Event])
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            return _decode_each(lines)
-    try:
-        batch = _batch_decoder.decode(body)
-        if len(batch.events) > max_events:
-            raise _too_many(len(batch.events), max_events)
-        return batch.events
-    except (msgspec.ValidationError, msgspec.DecodeError) as first:
-        try:
-            raw = _raw_batch_decoder.decode(body)
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            raise InvalidInput(
-                f'The body must be a JSON object {{"events": [...]}}: {first}'
-            ) from first
-        unknown = sorted(set(raw) - {"events"})
-        if unknown or "events" not in raw:
-            raise InvalidInput(
-                "The body must be a JSON object with one field, 'events'"
-                + (f" (unknown: {', '.join(unknown)})." if unknown else ".")
-            ) from first
-        items = raw["events"]
-        if not items:
-            raise InvalidInput("The batch holds no events.") from first
-        if len(items) > max_events:
-            raise _too_many(len(items), max_events) from first
-        return _decode_each(items)
 
 
 def _check_semantics(events: Sequence[Event], pilot_ids: dict[str, int], latest: datetime) -> None:
@@ -219,12 +119,10 @@ def store_events(engine: Engine, batch: PreparedBatch) -> IngestOutcome:
     """Store a prepared batch in one transaction; ids already stored count as duplicates."""
     with write_transaction(engine) as conn:
         totals.lock_gate(conn, "events")
-        stored_exposures = _store(conn, totals.STAGED_EXPOSURES, batch.exposure_rows, "conversions")
-        stored_conversions = _store(
-            conn, totals.STAGED_CONVERSIONS, batch.conversion_rows, "exposures"
-        )
-    accepted = stored_exposures + stored_conversions
-    return IngestOutcome(accepted, batch.received - accepted, stored_exposures, stored_conversions)
+        exposures = totals.store_exposures(conn, batch.exposure_rows)
+        conversions = totals.store_conversions(conn, batch.conversion_rows)
+    accepted = exposures + conversions
+    return IngestOutcome(accepted, batch.received - accepted, exposures, conversions)
 
 
 def ingest_events(
@@ -234,31 +132,30 @@ def ingest_events(
     return store_events(engine, prepare_events(engine, events, now, max_future=max_future))
 
 
-def _store(conn: Connection, staged: totals.Staged, rows: list[tuple[Any, ...]], other: str) -> int:
-    """Stage one event type, drop ids the *other* type already holds (ids are unique across
-    all events), store the rest with their totals; returns how many were new."""
-    if not rows:
-        return 0
-    totals.stage(conn, staged, rows)
-    conn.exec_driver_sql(
-        f"DELETE FROM {staged.name} WHERE EXISTS"
-        f" (SELECT 1 FROM {other} o WHERE o.id = {staged.name}.id)"
+def ingest_body(
+    handed_over: list[bytes], *, ndjson: bool, engine: Engine, settings: Settings
+) -> IngestOutcome:
+    """Decode, check and store one request body (run in a worker thread).
+
+    A worker's memory is its largest batch: the body (handed over in a list, whose only element
+    this function takes) is dropped once decoded, the decoded events once they are rows, and
+    free heap goes back to the system after the batch (glibc keeps it otherwise).
+    """
+    body = handed_over.pop()
+    events = decode_events(
+        body, ndjson=ndjson, max_events=settings.max_batch, max_id_length=settings.max_id_length
     )
-    add = totals.add_conversions if staged is totals.STAGED_CONVERSIONS else totals.add_exposures
-    stored = add(conn)
-    totals.clear(conn, staged)
-    return stored
+    del body
+    batch = prepare_events(
+        engine, events, settings.clock(),
+        max_future=timedelta(hours=settings.max_future_skew_hours),
+    )  # fmt: skip
+    del events
+    outcome = store_events(engine, batch)
+    del batch
+    release_free_memory()
+    return outcome
 
 
-async def read_ndjson_body(chunks: AsyncIterator[bytes], max_events: int) -> bytes:
-    """Read an NDJSON body as it streams in, and stop reading as soon as it holds more lines
-    than a batch may: an oversized batch is refused without being held in memory. (The body
-    size limit is enforced by the framework as the bytes arrive.)"""
-    parts: list[bytes] = []
-    newlines = 0
-    async for chunk in chunks:
-        newlines += chunk.count(b"\n")
-        if newlines > max_events:  # a trailing newline after the last event is fine
-            raise _too_many(newlines, max_events, at_least=True)
-        parts.append(chunk)
-    return b"".join(parts)
+def result_of(outcome: IngestOutcome) -> IngestResult:
+    return IngestResult(accepted=outcome.accepted, duplicates=outcome.duplicates)

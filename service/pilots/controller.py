@@ -1,15 +1,19 @@
-"""Pilot endpoints: ``/v1/experiments``."""
+"""Pilot endpoints: ``/v1/experiments`` (the API's experiments are pilots)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
 
 from litestar import Controller, get, patch, post
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from service.pilots import lifecycle as pilots
-from service.runtime.dependencies import EngineDep, SettingsDep
+from service.pilots import lifecycle
+from service.runtime.dependencies import ActorDep, EngineDep, SettingsDep
 from service.schema import Conclusion, Pilot, PilotCreate, PilotList, PilotPatch
+from service.schema.common import PilotStatus
+
+__all__ = ["PilotController"]
 
 
 class PilotController(Controller):
@@ -18,52 +22,55 @@ class PilotController(Controller):
 
     @post("", operation_id="createPilot", status_code=HTTP_201_CREATED, sync_to_thread=True)
     def create(
-        self, data: PilotCreate, engine: EngineDep, settings: SettingsDep, actor: str
-    ) -> Pilot:
+        self, data: JSONBody[PilotCreate], engine: EngineDep, settings: SettingsDep,
+        actor: ActorDep,
+    ) -> Pilot:  # fmt: skip
         """Create a pilot in ``draft``."""
-        return pilots.create_pilot(engine, data, settings.clock(), actor=actor)
+        return lifecycle.create_pilot(engine, data, settings.clock(), actor=actor)
 
     @get("", operation_id="listPilots", sync_to_thread=True)
     def list(
         self,
         engine: EngineDep,
-        status: Literal["draft", "running", "stopped", "concluded"] | None = None,
+        status: Annotated[PilotStatus | None, QueryParameter(description="only these")] = None,
     ) -> PilotList:
         """Every pilot, oldest first; optionally only those in one status."""
-        return PilotList(experiments=pilots.list_pilots(engine, status))
+        return PilotList(experiments=lifecycle.list_pilots(engine, status))
 
     @get("/{key:str}", operation_id="getPilot", sync_to_thread=True)
-    def get(self, key: str, engine: EngineDep) -> Pilot:
+    def get(self, key: FromPath[str], engine: EngineDep) -> Pilot:
         """One pilot with its design and lifecycle."""
-        return pilots.get_pilot(engine, key).pilot
+        return lifecycle.get_pilot(engine, key).pilot
 
     @patch("/{key:str}", operation_id="patchPilot", sync_to_thread=True)
     def patch(
-        self, key: str, data: PilotPatch, engine: EngineDep, settings: SettingsDep, actor: str
-    ) -> Pilot:
+        self, key: FromPath[str], data: JSONBody[PilotPatch], engine: EngineDep,
+        settings: SettingsDep, actor: ActorDep,
+    ) -> Pilot:  # fmt: skip
         """Change a pilot; after start only descriptive fields, costs and a traffic increase."""
-        return pilots.patch_pilot(engine, key, data, settings.clock(), actor=actor)
+        return lifecycle.patch_pilot(engine, key, data, settings.clock(), actor=actor)
 
-    @post(
-        "/{key:str}/start", operation_id="startPilot", status_code=HTTP_200_OK, sync_to_thread=True
-    )
-    def start(self, key: str, engine: EngineDep, settings: SettingsDep, actor: str) -> Pilot:
-        """``draft → running``: freezes the design and begins assigning."""
-        return pilots.start_pilot(engine, key, settings.clock(), actor=actor)
-
-    @post("/{key:str}/stop", operation_id="stopPilot", status_code=HTTP_200_OK, sync_to_thread=True)
-    def stop(self, key: str, engine: EngineDep, settings: SettingsDep, actor: str) -> Pilot:
-        """``running → stopped``: no more assignments; analysis turns fixed-horizon."""
-        return pilots.stop_pilot(engine, key, settings.clock(), actor=actor)
-
-    @post(
-        "/{key:str}/conclude",
-        operation_id="concludePilot",
-        status_code=HTTP_200_OK,
-        sync_to_thread=True,
-    )
-    def conclude(
-        self, key: str, data: Conclusion, engine: EngineDep, settings: SettingsDep, actor: str
+    @post("/{key:str}/start", operation_id="startPilot", status_code=HTTP_200_OK,
+          sync_to_thread=True)  # fmt: skip
+    def start(
+        self, key: FromPath[str], engine: EngineDep, settings: SettingsDep, actor: ActorDep
     ) -> Pilot:
+        """``draft → running``: freezes the design and begins assigning."""
+        return lifecycle.start_pilot(engine, key, settings.clock(), actor=actor)
+
+    @post("/{key:str}/stop", operation_id="stopPilot", status_code=HTTP_200_OK,
+          sync_to_thread=True)  # fmt: skip
+    def stop(
+        self, key: FromPath[str], engine: EngineDep, settings: SettingsDep, actor: ActorDep
+    ) -> Pilot:
+        """``running → stopped``: no more assignments; analysis turns fixed-horizon."""
+        return lifecycle.stop_pilot(engine, key, settings.clock(), actor=actor)
+
+    @post("/{key:str}/conclude", operation_id="concludePilot", status_code=HTTP_200_OK,
+          sync_to_thread=True)  # fmt: skip
+    def conclude(
+        self, key: FromPath[str], data: JSONBody[Conclusion], engine: EngineDep,
+        settings: SettingsDep, actor: ActorDep,
+    ) -> Pilot:  # fmt: skip
         """``running|stopped → concluded`` with the final decision and a note."""
-        return pilots.conclude_pilot(engine, key, data, settings.clock(), actor=actor)
+        return lifecycle.conclude_pilot(engine, key, data, settings.clock(), actor=actor)

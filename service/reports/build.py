@@ -12,24 +12,25 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from service.pilots.lifecycle import list_pilots
-from service.results.analyse import Options, compute_results
+from service.reports.store import find_snapshot
+from service.results.analyze import Options
+from service.results.read import compute_results
 from service.results.timeseries import compute_timeseries
 from service.schema import (
-    ComparisonOut,
+    Comparison,
     Pilot,
     PilotReview,
     ReportSummary,
     Results,
     WeeklyReport,
 )
+from service.schema.common import ACTIONS, Action, PilotStatus, default_method
 from service.timeutil import parse_iso_week, shift_week
 
-__all__ = ["build_weekly_report", "status_at"]
-
-ACTIONS = ("scale", "stop", "continue", "check_data")
+__all__ = ["build_weekly_report", "review_of_week", "status_at"]
 
 
-def status_at(pilot: Pilot, moment: datetime) -> str:
+def status_at(pilot: Pilot, moment: datetime) -> PilotStatus:
     if pilot.concluded_at is not None and pilot.concluded_at <= moment:
         return "concluded"
     if pilot.stopped_at is not None and pilot.stopped_at <= moment:
@@ -44,15 +45,15 @@ def _ran_during(pilot: Pilot, start: datetime, end: datetime) -> bool:
     return finished is None or finished >= start
 
 
-def _primary_by_variant(results: Results) -> dict[str, ComparisonOut]:
+def _primary_by_variant(results: Results) -> dict[str, Comparison]:
     return {c.variant: c for c in results.comparisons if c.metric == results.primary_metric}
 
 
-def _width(c: ComparisonOut) -> float | None:
+def _width(c: Comparison) -> float | None:
     return None if c.relative_ci is None else c.relative_ci[1] - c.relative_ci[0]
 
 
-def _changes(now: Results, before: Results | None, previous_action: str | None) -> list[str]:
+def _changes(now: Results, before: Results | None, previous_action: Action | None) -> list[str]:
     if before is None:
         return ["New in this review."]
     lines = []
@@ -78,11 +79,11 @@ def _review(
     engine: Engine,
     pilot: Pilot,
     as_of: datetime,
-    previous: tuple[Results | None, str | None],
+    previous: tuple[Results | None, Action | None],
     with_series: bool,
 ) -> PilotReview:
     status = status_at(pilot, as_of)
-    options = Options("sequential" if status == "running" else "fixed")
+    options = Options(default_method(status))
     results = compute_results(engine, pilot.key, as_of, options)
     guard_keys = {m.key for m in pilot.metrics if m.guardrail}
     series = compute_timeseries(engine, pilot.key, as_of, options).points if with_series else []
@@ -135,16 +136,15 @@ def build_weekly_report(
         if not _ran_during(pilot, start, end):
             continue
         before: Results | None = None
-        prev_action = None
+        prev_action: Action | None = None
         if pilot.started_at is not None and pilot.started_at < prev_end:
-            status = status_at(pilot, prev_end)
-            method = "sequential" if status == "running" else "fixed"
-            before = compute_results(engine, pilot.key, prev_end, Options(method))  # type: ignore[arg-type]
+            options = Options(default_method(status_at(pilot, prev_end)))
+            before = compute_results(engine, pilot.key, prev_end, options)
             prev_action = before.decision.action
             if pilot.key in published:  # the published call is the one on record
                 prev_action = published[pilot.key].decision.action
         reviews.append(_review(engine, pilot, as_of, (before, prev_action), with_series))
-    counts = {a: sum(1 for r in reviews if r.decision.action == a) for a in ACTIONS}
+    counts: dict[str, int] = {a: sum(r.decision.action == a for r in reviews) for a in ACTIONS}
     return WeeklyReport(
         week=week,
         starts=start,
@@ -161,3 +161,10 @@ def build_weekly_report(
         ),
         pilots=reviews,
     )
+
+
+def review_of_week(engine: Engine, week: str, now: datetime) -> WeeklyReport:
+    """The review of ``week``, compared with last week's published snapshot if there is one
+    (the decision log), else with last week recomputed now."""
+    previous = find_snapshot(engine, shift_week(week, -1))
+    return build_weekly_report(engine, week, now, previous=previous.report if previous else None)

@@ -14,15 +14,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from service.schema import PilotReview
+from service.schema import ACTION_COLOURS, PilotReview
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["cumulative_lift_svg", "forest_plot_svg"]
-
-_ACTION_COLOURS = {"scale": "#1a7f37", "stop": "#cf222e", "continue": "#9a6700",
-                   "check_data": "#8250df"}  # fmt: skip
 
 
 def _svg(fig: Figure) -> str:
@@ -49,7 +46,7 @@ def forest_plot_svg(pilots: list[PilotReview]) -> str | None:
     ax = fig.add_subplot()
     for y, (_label, c, p) in enumerate(reversed(rows)):
         lo, hi = c.relative_ci  # type: ignore[misc]
-        colour = _ACTION_COLOURS.get(p.decision.action, "#57606a")
+        colour = ACTION_COLOURS.get(p.decision.action, "#57606a")
         ax.plot([lo * 100, hi * 100], [y, y], color=colour, linewidth=2.5)
         ax.plot([c.relative_lift * 100], [y], "o", color=colour)  # type: ignore[operator]
         ax.plot([p.min_lift * 100] * 2, [y - 0.35, y + 0.35], color="#cf222e", linestyle="--",

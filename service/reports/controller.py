@@ -2,65 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from service import reports
-from service.errors import InvalidInput
-from service.reports.html import render_html
-from service.reports.markdown import render_markdown
-from service.reports.store import find_snapshot
-from service.runtime.dependencies import EngineDep, SettingsDep
-from service.schema import (
-    DecisionLog,
-    PublishRequest,
-    ReportList,
-    ReportSnapshot,
-    WeeklyReport,
-)
-from service.settings import Settings
-from service.timeutil import last_complete_week, parse_iso_week, shift_week
+from service.reports.build import review_of_week
+from service.reports.render import MEDIA_TYPES, choose_format, render
+from service.runtime.dependencies import ActorDep, EngineDep, SettingsDep
+from service.schema import DecisionLog, PublishRequest, ReportList, ReportSnapshot, WeeklyReport
+from service.schema.reports import ReportFormat
+from service.timeutil import checked_week
 
-FORMATS = {"json": "application/json", "md": "text/markdown", "html": "text/html"}
+__all__ = ["ReportController", "decisions"]
+
+Week = Annotated[str | None, QueryParameter(description="ISO week; default last complete")]
+Format = Annotated[str | None, QueryParameter(description="json | md | html; else Accept")]
 
 
-def _format(request: Request, requested: str | None) -> str:
-    if requested is not None:
-        if requested not in FORMATS:
-            raise InvalidInput(f"format must be one of {', '.join(FORMATS)}, got {requested!r}.")
-        return requested
-    accept = request.headers.get("accept", "")
-    if "text/html" in accept:
-        return "html"
-    if "text/markdown" in accept:
-        return "md"
-    return "json"
-
-
-def _render(report: WeeklyReport, fmt: str, snapshot: ReportSnapshot | None = None) -> Response:
-    if fmt == "html":
-        return Response(render_html(report), media_type="text/html; charset=utf-8")
-    if fmt == "md":
-        return Response(render_markdown(report), media_type="text/markdown; charset=utf-8")
-    return Response(snapshot or report, media_type="application/json")
-
-
-def _week(week: str | None, settings: Settings) -> str:
-    week = week or last_complete_week(settings.clock())
-    try:
-        parse_iso_week(week)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
-    return week
-
-
-def build_for(engine: EngineDep, settings: Settings, week: str) -> WeeklyReport:
-    """The review of ``week``, compared with last week's published snapshot if any."""
-    previous = find_snapshot(engine, shift_week(week, -1))
-    return reports.build_weekly_report(
-        engine, week, settings.clock(), previous=previous.report if previous else None
-    )
+def _answer(
+    report: WeeklyReport, fmt: ReportFormat, snapshot: ReportSnapshot | None = None
+) -> Response[object]:
+    if fmt == "json":  # the snapshot, when there is one, with its publication facts
+        return Response(snapshot or report, media_type=MEDIA_TYPES["json"])
+    # Litestar adds "; charset=utf-8" to text types itself.
+    return Response(render(report, fmt), media_type=MEDIA_TYPES[fmt])
 
 
 class ReportController(Controller):
@@ -70,27 +38,25 @@ class ReportController(Controller):
     @get("/weekly", operation_id="getWeeklyReport", sync_to_thread=True,
          media_type="application/json")  # fmt: skip
     def weekly(
-        self,
-        request: Request,
-        engine: EngineDep,
-        settings: SettingsDep,
-        week: str | None = Parameter(default=None, description="ISO week; default last complete"),
-        format: str | None = Parameter(default=None, description="json | md | html; else Accept"),
-    ) -> Response:
+        self, request: Request, engine: EngineDep, settings: SettingsDep, week: Week = None,
+        format: Format = None,
+    ) -> Response[object]:  # fmt: skip
         """Every pilot that ran during the week, as of its end, with decisions and changes.
         JSON, Markdown (``text/markdown``) or a self-contained HTML page (``text/html``)."""
-        fmt = _format(request, format)
-        return _render(build_for(engine, settings, _week(week, settings)), fmt)
+        fmt = choose_format(format, request.headers.get("accept", ""))
+        now = settings.clock()
+        return _answer(review_of_week(engine, checked_week(week, now), now), fmt)
 
     @post("", operation_id="publishWeeklyReport", status_code=HTTP_201_CREATED,
           sync_to_thread=True)  # fmt: skip
     def publish(
-        self, data: PublishRequest, engine: EngineDep, settings: SettingsDep, actor: str
-    ) -> ReportSnapshot:
+        self, data: JSONBody[PublishRequest], engine: EngineDep, settings: SettingsDep,
+        actor: ActorDep,
+    ) -> ReportSnapshot:  # fmt: skip
         """Publish a week's review: an immutable snapshot that enters the decision log."""
-        week = _week(data.week, settings)
-        report = build_for(engine, settings, week)
-        return reports.publish_report(engine, report, by="api", now=settings.clock(), actor=actor)
+        now = settings.clock()
+        report = review_of_week(engine, checked_week(data.week, now), now)
+        return reports.publish_report(engine, report, by="api", now=now, actor=actor)
 
     @get("", operation_id="listReports", sync_to_thread=True)
     def list(self, engine: EngineDep) -> ReportList:
@@ -100,19 +66,16 @@ class ReportController(Controller):
     @get("/{week:str}", operation_id="getPublishedReport", sync_to_thread=True,
          media_type="application/json")  # fmt: skip
     def published(
-        self,
-        request: Request,
-        week: str,
-        engine: EngineDep,
-        format: str | None = Parameter(default=None, description="json | md | html; else Accept"),
-    ) -> Response:
+        self, request: Request, week: FromPath[str], engine: EngineDep, format: Format = None
+    ) -> Response[object]:
         """A published review exactly as it was published (JSON, Markdown or HTML)."""
         snapshot = reports.get_snapshot(engine, week)
-        return _render(snapshot.report, _format(request, format), snapshot)
+        fmt = choose_format(format, request.headers.get("accept", ""))
+        return _answer(snapshot.report, fmt, snapshot)
 
 
 @get("/v1/experiments/{key:str}/decisions", operation_id="getDecisionLog",
      tags=["weekly review"], sync_to_thread=True)  # fmt: skip
-def decisions(key: str, engine: EngineDep) -> DecisionLog:
+def decisions(key: FromPath[str], engine: EngineDep) -> DecisionLog:
     """The pilot's decision log: each published week's call and the final conclusion."""
     return reports.decision_history(engine, key)

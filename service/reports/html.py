@@ -7,7 +7,7 @@ from html import escape
 
 from service.reports.charts import cumulative_lift_svg, forest_plot_svg
 from service.reports.markdown import ci, ci_money, incremental, money, p_text, pct, roi
-from service.schema import PilotReview, WeeklyReport
+from service.schema import ACTION_COLOURS, PilotReview, WeeklyReport
 
 __all__ = ["render_html"]
 
@@ -20,12 +20,11 @@ th,td{border-bottom:1px solid #d0d7de;padding:.3rem .5rem;text-align:left}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .action{display:inline-block;padding:.1rem .6rem;border-radius:1rem;color:#fff;
 font-weight:600;font-size:.85rem}
-.scale{background:#1a7f37}.stop{background:#cf222e}.continue{background:#9a6700}
-.check_data{background:#8250df}.summary{background:#f6f8fa;padding:.8rem 1rem;border-radius:6px}
+.summary{background:#f6f8fa;padding:.8rem 1rem;border-radius:6px}
 .warn{color:#9a6700}.chart svg{max-width:100%;height:auto}
 section.pilot{page-break-inside:avoid}
 @media print{body{margin:0}.chart svg{max-width:100%}}
-"""
+""" + "".join(f".{action}{{background:{colour}}}" for action, colour in ACTION_COLOURS.items())
 
 
 def _badge(action: str) -> str:

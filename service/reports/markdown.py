@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.schema import ComparisonOut, PilotReview, WeeklyReport
+from service.schema import Comparison, PilotReview, WeeklyReport
 
 __all__ = ["render_markdown"]
 
@@ -23,7 +23,7 @@ def p_text(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3g}"
 
 
-def incremental(c: ComparisonOut) -> str:
+def incremental(c: Comparison) -> str:
     """Incremental conversions (binary and count metrics) with their interval."""
     if c.incremental_conversions is None:
         return ""
@@ -32,7 +32,7 @@ def incremental(c: ComparisonOut) -> str:
     return f"{c.incremental_conversions:+,.0f}{band}"
 
 
-def _comparison_row(c: ComparisonOut) -> str:
+def _comparison_row(c: Comparison) -> str:
     return (
         f"| {c.variant} | {c.metric} | {pct(c.relative_lift)} | {ci(c.relative_ci)} |"
         f" {p_text(c.p_value)} | {p_text(c.p_value_adjusted)} | {incremental(c)} |"

@@ -14,11 +14,10 @@ import logging
 import re
 from datetime import datetime, time, timedelta
 
-from litestar.concurrency import sync_to_thread
 from sqlalchemy import Engine
 
 from service.errors import Conflict
-from service.reports.build import build_weekly_report
+from service.reports.build import review_of_week
 from service.reports.store import find_snapshot, publish_report
 from service.settings import Settings
 from service.timeutil import last_complete_week, parse_iso_week, shift_week
@@ -54,8 +53,7 @@ def publish_if_due(engine: Engine, settings: Settings, schedule: tuple[int, time
     week = due_week(now, schedule)
     if week is None or find_snapshot(engine, week) is not None:
         return None
-    previous = find_snapshot(engine, shift_week(week, -1))
-    report = build_weekly_report(engine, week, now, previous=previous.report if previous else None)
+    report = review_of_week(engine, week, now)
     try:
         publish_report(engine, report, by="schedule", now=now)
     except Conflict:
@@ -70,7 +68,7 @@ async def run_schedule(engine: Engine, settings: Settings) -> None:
     schedule = parse_schedule(settings.report_schedule)
     while True:
         try:
-            await sync_to_thread(publish_if_due, engine, settings, schedule)
+            await asyncio.to_thread(publish_if_due, engine, settings, schedule)
         except Exception:  # keep the loop alive; the next tick retries
             log.exception("scheduled publication failed")
         await asyncio.sleep(settings.report_poll_seconds)

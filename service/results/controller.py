@@ -1,60 +1,79 @@
-"""``GET /v1/experiments/{key}/results`` and ``/timeseries``."""
+"""Results endpoints: a pilot's results and daily series, and the statistics on posted numbers
+(``/v1/analyze``, ``/v1/plan``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated
 
-from litestar import get
-from litestar.params import Parameter
+from litestar import get, post
+from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK
 
-from service.errors import InvalidInput
-from service.results.analyse import Options, compute_results
+from service.results.analyze import Options
+from service.results.planning import plan as plan_pilot
+from service.results.read import compute_results
+from service.results.sums import analyze_sums
 from service.results.timeseries import compute_timeseries
 from service.runtime.dependencies import EngineDep, SettingsDep
-from service.schema import Results, Timeseries
-
-
-def _as_of(as_of: datetime | None, settings: SettingsDep) -> datetime:
-    if as_of is not None and as_of.tzinfo is None:
-        raise InvalidInput("as_of must carry a zone, e.g. 2026-11-20T10:00:00Z.")
-    return as_of or settings.clock()
-
-
-@get(
-    "/v1/experiments/{key:str}/results",
-    operation_id="getResults",
-    tags=["results"],
-    sync_to_thread=True,
+from service.schema import (
+    AnalyzeRequest,
+    AnalyzeResponse,
+    PlanRequest,
+    PlanResponse,
+    Results,
+    Timeseries,
 )
+from service.schema.common import Method
+
+__all__ = ["analyze", "plan", "results", "timeseries"]
+
+AsOf = Annotated[datetime | None, QueryParameter(description="RFC 3339 with a zone; default now")]
+MethodChoice = Annotated[
+    Method | None,
+    QueryParameter(description="default: sequential while running, fixed once stopped"),
+]
+Cuped = Annotated[bool, QueryParameter(description="adjust for the pre-period covariate")]
+
+
+@get("/v1/experiments/{key:str}/results", operation_id="getResults", tags=["results"],
+     sync_to_thread=True)  # fmt: skip
 def results(
-    key: str,
+    key: FromPath[str],
     engine: EngineDep,
     settings: SettingsDep,
-    as_of: datetime | None = Parameter(default=None, description="RFC 3339; default now"),
-    method: Literal["fixed", "sequential"] | None = Parameter(
-        default=None, description="default: sequential while running, fixed once stopped"
-    ),
-    cuped: bool = Parameter(default=True, description="adjust for the pre-period covariate"),
+    as_of: AsOf = None,
+    method: MethodChoice = None,
+    cuped: Cuped = True,
 ) -> Results:
     """Intention-to-treat lift of every variant against the holdout, per metric, with the
     recommended decision."""
-    return compute_results(engine, key, _as_of(as_of, settings), Options(method, cuped))
+    return compute_results(engine, key, settings.as_of(as_of), Options(method, cuped))
 
 
-@get(
-    "/v1/experiments/{key:str}/timeseries",
-    operation_id="getTimeseries",
-    tags=["results"],
-    sync_to_thread=True,
-)
+@get("/v1/experiments/{key:str}/timeseries", operation_id="getTimeseries", tags=["results"],
+     sync_to_thread=True)  # fmt: skip
 def timeseries(
-    key: str,
+    key: FromPath[str],
     engine: EngineDep,
     settings: SettingsDep,
-    as_of: datetime | None = Parameter(default=None, description="RFC 3339; default now"),
-    method: Literal["fixed", "sequential"] | None = None,
-    cuped: bool = True,
+    as_of: AsOf = None,
+    method: MethodChoice = None,
+    cuped: Cuped = True,
 ) -> Timeseries:
     """Daily cumulative lift of the primary metric per variant, with its interval."""
-    return compute_timeseries(engine, key, _as_of(as_of, settings), Options(method, cuped))
+    return compute_timeseries(engine, key, settings.as_of(as_of), Options(method, cuped))
+
+
+@post("/v1/analyze", operation_id="analyzeSums", tags=["analysis"], status_code=HTTP_200_OK,
+      sync_to_thread=True, opt={"scope": "read"})  # fmt: skip
+def analyze(data: JSONBody[AnalyzeRequest]) -> AnalyzeResponse:
+    """Comparisons (and SRM) for per-arm sums computed elsewhere, e.g. in a warehouse."""
+    return analyze_sums(data)
+
+
+@post("/v1/plan", operation_id="planPilot", tags=["analysis"], status_code=HTTP_200_OK,
+      sync_to_thread=False, opt={"scope": "read"})  # fmt: skip
+def plan(data: JSONBody[PlanRequest]) -> PlanResponse:
+    """Customers per arm, in total, and days needed to detect ``min_lift`` with ``power``."""
+    return plan_pilot(data)

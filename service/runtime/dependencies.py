@@ -1,30 +1,18 @@
-"""HTTP controllers: decode, call the domain, return. No rules live here."""
+"""Explicit dependency markers for the controllers (Litestar 3 drops inferred dependencies).
+
+``engine``, ``settings`` and ``actor`` are provided once, in :func:`service.app.create_app`.
+"""
 
 from __future__ import annotations
 
 from litestar.di import NamedDependency
 from sqlalchemy import Engine
 
-from service.errors import InvalidInput
 from service.settings import Settings
 
-# Explicit dependency markers (Litestar 3 drops inferred dependencies).
+__all__ = ["ActorDep", "EngineDep", "SettingsDep"]
+
 EngineDep = NamedDependency[Engine]
 SettingsDep = NamedDependency[Settings]
-
-
-def check_batch(customer_ids: list[str], settings: Settings, field: str) -> None:
-    """The configured batch and id-length limits (the schema enforces the hard maxima)."""
-    if len(customer_ids) > settings.max_batch:
-        raise InvalidInput(
-            f"{field}: at most {settings.max_batch:,} per call on this server; got"
-            f" {len(customer_ids):,}. Split the batch."
-        )
-    if settings.max_id_length < 128:
-        long = [i for i, c in enumerate(customer_ids) if len(c) > settings.max_id_length]
-        if long:
-            raise InvalidInput(
-                f"{field}: {len(long)} customer id(s) are longer than {settings.max_id_length}"
-                f" characters (first at index {long[0]}); nothing was recorded.",
-                extra=[{"index": i, "field": "customer_id"} for i in long[:100]],
-            )
+ActorDep = NamedDependency[str]
+"""The name of the API key that made the request (``open`` without keys): the audit's actor."""

@@ -22,6 +22,9 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+ID_WIDTH = 128
+"""Width of customer and event id columns: the longest id the API accepts (``MAX_ID_LENGTH``)."""
+
 pilots = Table(
     "pilots",
     metadata,
@@ -52,7 +55,7 @@ assignments = Table(
     "assignments",
     metadata,
     Column("pilot_id", Integer, ForeignKey("pilots.id"), primary_key=True),
-    Column("customer_id", String(128), primary_key=True),
+    Column("customer_id", String(ID_WIDTH), primary_key=True),
     Column("grp", String(64), nullable=False),
     Column("assigned_at", BigInteger, nullable=False),
     Column("source", String(8), nullable=False),  # "hash" or "import"
@@ -65,9 +68,9 @@ assignments = Table(
 exposures = Table(
     "exposures",
     metadata,
-    Column("id", String(128), primary_key=True),
+    Column("id", String(ID_WIDTH), primary_key=True),
     Column("pilot_id", Integer, ForeignKey("pilots.id"), nullable=False),
-    Column("customer_id", String(128), nullable=False),
+    Column("customer_id", String(ID_WIDTH), nullable=False),
     Column("ts", BigInteger, nullable=False),
     Index("ix_exposures_pilot_customer_ts", "pilot_id", "customer_id", "ts"),
 )
@@ -75,8 +78,8 @@ exposures = Table(
 conversions = Table(
     "conversions",
     metadata,
-    Column("id", String(128), primary_key=True),
-    Column("customer_id", String(128), nullable=False),
+    Column("id", String(ID_WIDTH), primary_key=True),
+    Column("customer_id", String(ID_WIDTH), nullable=False),
     Column("event", String(64), nullable=False),
     Column("ts", BigInteger, nullable=False),
     Column("value", Float, nullable=False),
@@ -94,7 +97,7 @@ customer_totals = Table(
     Column("pilot_id", Integer, primary_key=True),
     Column("event", String(64), primary_key=True),
     Column("grp", String(64), primary_key=True),
-    Column("customer_id", String(128), primary_key=True),
+    Column("customer_id", String(ID_WIDTH), primary_key=True),
     Column("assigned_at", BigInteger, nullable=False),
     Column("n_window", BigInteger, nullable=False),  # events in [assigned_at, + window)
     Column("value_window", Float, nullable=False),

@@ -28,27 +28,21 @@ same reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from sqlalchemy import Connection, text
 
+from service.storage.staging import Staged, Target, insert_new, is_postgres
+from service.storage.tables import ID_WIDTH
+
 __all__ = [
     "EXPOSURE_EVENT",
-    "STAGED_ASSIGNMENTS",
-    "STAGED_CONVERSIONS",
-    "STAGED_EXPOSURES",
-    "Staged",
-    "add_conversions",
-    "add_exposures",
-    "build_for_assignments",
-    "clear",
-    "is_postgres",
     "lock_gate",
     "rebuild_pilot",
-    "record_assignments_postgres",
-    "stage",
+    "record_assignments",
+    "store_conversions",
+    "store_exposures",
 ]
 
 EXPOSURE_EVENT = ""  # the totals row of a customer's exposures (event names are non-empty)
@@ -57,9 +51,6 @@ _COLUMNS = (
     "pilot_id, event, grp, customer_id, assigned_at,"
     " n_window, value_window, n_pre, value_pre, last_ts"
 )
-# PostgreSQL upserts in key order so concurrent ingestions lock rows in the same order (no
-# deadlock); SQLite has one writer and skips the sort.
-_KEY_ORDER = "ORDER BY 1, 2, 3, 4"
 _ADD_ON_CONFLICT = """
     ON CONFLICT (pilot_id, event, grp, customer_id) DO UPDATE SET
         n_window = customer_totals.n_window + excluded.n_window,
@@ -69,76 +60,45 @@ _ADD_ON_CONFLICT = """
         last_ts = CASE WHEN excluded.last_ts > customer_totals.last_ts
                        THEN excluded.last_ts ELSE customer_totals.last_ts END
 """
+_ID = f"VARCHAR({ID_WIDTH})"
 
-
-@dataclass(frozen=True, slots=True)
-class Staged:
-    """A per-connection temporary table that carries one batch into set-based SQL."""
-
-    name: str
-    columns: tuple[tuple[str, str], ...]
-
-    @property
-    def column_list(self) -> str:
-        return ", ".join(name for name, _ in self.columns)
-
-
-STAGED_CONVERSIONS = Staged(
+_STAGED_CONVERSIONS = Staged(
     "staged_conversions",
-    (
-        ("id", "VARCHAR(128)"),
-        ("customer_id", "VARCHAR(128)"),
-        ("event", "VARCHAR(64)"),
-        ("ts", "BIGINT"),
-        ("value", "DOUBLE PRECISION"),
-    ),
-)
-STAGED_EXPOSURES = Staged(
-    "staged_exposures",
-    (("id", "VARCHAR(128)"), ("pilot_id", "INTEGER"), ("customer_id", "VARCHAR(128)"),
-     ("ts", "BIGINT")),
+    (("id", _ID), ("customer_id", _ID), ("event", "VARCHAR(64)"), ("ts", "BIGINT"),
+     ("value", "DOUBLE PRECISION")),
 )  # fmt: skip
-STAGED_ASSIGNMENTS = Staged(
+_STAGED_EXPOSURES = Staged(
+    "staged_exposures",
+    (("id", _ID), ("pilot_id", "INTEGER"), ("customer_id", _ID), ("ts", "BIGINT")),
+)
+_STAGED_ASSIGNMENTS = Staged(
     "staged_assignments",
-    (("customer_id", "VARCHAR(128)"), ("grp", "VARCHAR(64)"), ("assigned_at", "BIGINT"),
+    (("customer_id", _ID), ("grp", "VARCHAR(64)"), ("assigned_at", "BIGINT"),
      ("source", "VARCHAR(8)")),
 )  # fmt: skip
 
 
-def is_postgres(conn: Connection) -> bool:
-    return conn.dialect.name == "postgresql"
-
-
-def stage(conn: Connection, staged: Staged, rows: Iterable[Sequence[Any]]) -> None:
-    """Load ``rows`` into the connection's temporary table (COPY on PostgreSQL)."""
-    definition = ", ".join(f"{name} {kind}" for name, kind in staged.columns)
-    if is_postgres(conn):
-        conn.exec_driver_sql(
-            f"CREATE TEMP TABLE IF NOT EXISTS {staged.name} ({definition}) ON COMMIT DELETE ROWS"
-        )
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        statement = f"COPY {staged.name} ({staged.column_list}) FROM STDIN"
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row(row)
-        # A temporary table has no statistics until analysed, and the planner then guesses
-        # thousands of rows: it hash-joined one new customer with every stored conversion
-        # (1 s a request at 2.5M conversions). With real counts it looks the few rows up by
-        # index, and still hashes where a batch is large.
-        conn.exec_driver_sql(f"ANALYZE {staged.name}")
-        return
-    conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {staged.name} ({definition})")
-    marks = ", ".join("?" for _ in staged.columns)
-    conn.exec_driver_sql(
-        f"INSERT INTO {staged.name} ({staged.column_list}) VALUES ({marks})", list(rows)
+def _event_target(table: str, staged: Staged) -> Target:
+    # Rows arrive in customer order (see events.ingestion) and SQLite inserts them so; on
+    # PostgreSQL the primary key's order keeps concurrent ingestions from deadlocking.
+    return Target(
+        table=table,
+        columns=staged.column_list,
+        select=staged.column_list,
+        same_key="t.id = {s}.id",
+        postgres_order="ORDER BY id",
+        sqlite_order="ORDER BY customer_id",
     )
 
 
-def clear(conn: Connection, staged: Staged) -> None:
-    """Empty a SQLite staging table (PostgreSQL empties it at commit)."""
-    if not is_postgres(conn):
-        conn.exec_driver_sql(f"DELETE FROM {staged.name}")
+_ASSIGNMENT_TARGET = Target(
+    table="assignments",
+    columns="pilot_id, customer_id, grp, assigned_at, source",
+    select=":pilot_id, customer_id, grp, assigned_at, source",
+    same_key="t.pilot_id = :pilot_id AND t.customer_id = {s}.customer_id",
+    postgres_order="ORDER BY customer_id",
+    sqlite_order="ORDER BY customer_id",
+)
 
 
 def lock_gate(conn: Connection, mode: Literal["events", "assignments", "exclusive"]) -> None:
@@ -174,35 +134,30 @@ def _build_select(source: str) -> str:
     """
 
 
-def build_for_assignments(
-    conn: Connection, pilot_id: int, window_us: int, lookback_us: int, *, source: str = ""
-) -> None:
-    """Insert the totals of the staged (SQLite) new assignments of one pilot."""
-    select = _build_select(source or STAGED_ASSIGNMENTS.name)
-    conn.execute(
-        text(f"INSERT INTO customer_totals ({_COLUMNS}) {select}"),
-        {"pilot_id": pilot_id, "window": window_us, "lookback": lookback_us},
-    )
+def _totals_of_new_assignments(source: str, _order: str) -> str:
+    return f"INSERT INTO customer_totals ({_COLUMNS}) {_build_select(source)}"
 
 
-def record_assignments_postgres(
-    conn: Connection, pilot_id: int, window_us: int, lookback_us: int
+def record_assignments(
+    conn: Connection,
+    pilot_id: int,
+    rows: Sequence[tuple[str, str, int, str]],
+    *,
+    window_us: int,
+    lookback_us: int,
 ) -> int:
-    """Insert the staged assignments that are new and their totals, in one statement."""
-    statement = f"""
-        WITH ins AS (
-            INSERT INTO assignments (pilot_id, customer_id, grp, assigned_at, source)
-            SELECT :pilot_id, customer_id, grp, assigned_at, source
-            FROM {STAGED_ASSIGNMENTS.name} ORDER BY customer_id
-            ON CONFLICT DO NOTHING
-            RETURNING customer_id, grp, assigned_at
-        ), built AS (
-            INSERT INTO customer_totals ({_COLUMNS}) {_build_select("ins")}
-        )
-        SELECT COUNT(*) FROM ins
-    """
-    params = {"pilot_id": pilot_id, "window": window_us, "lookback": lookback_us}
-    return int(conn.execute(text(statement), params).scalar_one())
+    """Record the assignments ``(customer, group, assigned_at, source)`` that are new, in
+    customer order, with their totals built from the events already stored; returns how many
+    were new. (Rows go in customer order: two processes inserting overlapping batches in
+    different orders would otherwise deadlock on PostgreSQL's unique index.)"""
+    return insert_new(
+        conn,
+        _STAGED_ASSIGNMENTS,
+        rows,
+        _ASSIGNMENT_TARGET,
+        params={"pilot_id": pilot_id, "window": window_us, "lookback": lookback_us},
+        follow_up=_totals_of_new_assignments,
+    )
 
 
 def _conversion_upsert(source: str, order: str) -> str:
@@ -236,47 +191,41 @@ def _exposure_upsert(source: str, order: str) -> str:
     """
 
 
-def _add(conn: Connection, staged: Staged, table: str, upsert: Callable[[str, str], str]) -> int:
-    """Store the staged events not stored yet and add them to the totals; returns how many."""
-    if is_postgres(conn):
-        statement = f"""
-            WITH ins AS (
-                INSERT INTO {table} ({staged.column_list})
-                SELECT {staged.column_list} FROM {staged.name} ORDER BY id
-                ON CONFLICT DO NOTHING
-                RETURNING {staged.column_list}
-            ), added AS ({upsert("ins", _KEY_ORDER)})
-            SELECT COUNT(*) FROM ins
-        """
-        return int(conn.execute(text(statement)).scalar_one())
-    # SQLite: this transaction holds the write lock, so removing what is already stored makes
-    # every remaining row new, and the totals can be added from the staging table itself.
-    # Rows arrive in customer order (see ingest) and are inserted so.
-    conn.exec_driver_sql(
-        f"DELETE FROM {staged.name} WHERE EXISTS"
-        f" (SELECT 1 FROM {table} t WHERE t.id = {staged.name}.id)"
+def store_conversions(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
+    """Store the conversions ``(id, customer, event, ts, value)`` not stored yet (ids are
+    unique across both event tables) and add them to every pilot's totals they count for."""
+    if not rows:
+        return 0
+    return insert_new(
+        conn,
+        _STAGED_CONVERSIONS,
+        rows,
+        _event_target("conversions", _STAGED_CONVERSIONS),
+        unique_with="exposures",
+        follow_up=_conversion_upsert,
     )
-    stored = conn.exec_driver_sql(
-        f"INSERT INTO {table} ({staged.column_list})"
-        f" SELECT {staged.column_list} FROM {staged.name} ORDER BY customer_id"
-    ).rowcount
-    if stored:
-        conn.execute(text(upsert(staged.name, "")))
-    return max(stored, 0)
 
 
-def add_conversions(conn: Connection) -> int:
-    """Store the staged conversions and add them to every pilot's totals they count for."""
-    return _add(conn, STAGED_CONVERSIONS, "conversions", _conversion_upsert)
-
-
-def add_exposures(conn: Connection) -> int:
-    """Store the staged exposures and add them to their pilot's totals."""
-    return _add(conn, STAGED_EXPOSURES, "exposures", _exposure_upsert)
+def store_exposures(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
+    """Store the exposures ``(id, pilot, customer, ts)`` not stored yet and add them to their
+    pilot's totals."""
+    if not rows:
+        return 0
+    return insert_new(
+        conn,
+        _STAGED_EXPOSURES,
+        rows,
+        _event_target("exposures", _STAGED_EXPOSURES),
+        unique_with="conversions",
+        follow_up=_exposure_upsert,
+    )
 
 
 def rebuild_pilot(conn: Connection, pilot_id: int, window_us: int, lookback_us: int) -> None:
     """Recompute one pilot's totals from its assignments (after a draft's windows change)."""
     conn.execute(text("DELETE FROM customer_totals WHERE pilot_id = :p"), {"p": pilot_id})
     source = "(SELECT customer_id, grp, assigned_at FROM assignments WHERE pilot_id = :pilot_id)"
-    build_for_assignments(conn, pilot_id, window_us, lookback_us, source=source)
+    conn.execute(
+        text(_totals_of_new_assignments(source, "")),
+        {"pilot_id": pilot_id, "window": window_us, "lookback": lookback_us},
+    )

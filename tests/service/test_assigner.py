@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.assignment.assigner import Assigner
-from service.assignment.rule import NOT_IN_PILOT
+from service.schema.common import NOT_IN_PILOT
 from service.pilots.lifecycle import get_pilot
 from service.runtime.clock import SimulatedClock
 from service.settings import Settings

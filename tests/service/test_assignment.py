@@ -11,7 +11,7 @@ import pytest
 
 from service.assignment.rule import AssignmentRule, claim_buckets, layer_buckets
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "assignment.md"
 SALT = "sms-winback-w48"
 
 

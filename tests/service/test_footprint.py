@@ -19,7 +19,7 @@ def _loaded_after(code: str) -> list[str]:
 
 
 def test_the_server_starts_without_the_scientific_stack() -> None:
-    assert _loaded_after("import service.server; service.server.asgi_factory") == []
+    assert _loaded_after("import service.runtime.server; service.runtime.server.asgi_factory") == []
 
 
 def test_an_analysis_loads_what_it_needs() -> None:

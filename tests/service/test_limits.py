@@ -75,7 +75,7 @@ def test_streamed_ndjson_is_refused_early() -> None:
     import asyncio
 
     from service.errors import InvalidInput
-    from service.events.ingestion import read_ndjson_body
+    from service.events.decoding import read_ndjson_body
 
     pulled = 0
 

@@ -249,13 +249,13 @@ def test_migration_backfills_the_totals_of_existing_data(engine: Engine) -> None
     from alembic import command
     from alembic.config import Config
 
-    from service.storage import db
+    from service.storage import engine as storage_engine
 
     _write_history(engine)
     everything = "SELECT * FROM customer_totals ORDER BY pilot_id, event, grp, customer_id"
     before = _rows(engine, everything)
     cfg = Config()
-    cfg.set_main_option("script_location", str(db._MIGRATIONS))
+    cfg.set_main_option("script_location", str(storage_engine._MIGRATIONS))
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0005")

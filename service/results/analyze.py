@@ -1,6 +1,6 @@
 """Results of a pilot: intention-to-treat comparisons of every variant with the holdout.
 
-Aggregates come from SQL (:mod:`service.storage.aggregates`); the numbers come from
+Aggregates come from one read (:mod:`.read`); the numbers come from
 :mod:`stats`. Everyone *assigned* counts, delivered or not: that is the unbiased effect of
 running the channel. Exposures give the delivery rate, the lift among reached customers and the
 cost. While a pilot runs the default inference is sequential (always valid, however often the
@@ -12,25 +12,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Engine
-
-from service.pilots.lifecycle import PilotRecord, load_pilot
-from service.schema import (
-    Arm,
-    ArmMetric,
-    ComparisonOut,
-    DecisionOut,
-    Metric,
-    Pilot,
-    Results,
-    RevenueOut,
-    SrmOut,
-)
-from service.storage.aggregates import ArmAggregate, PilotAggregate, aggregate_pilot
-from service.storage.sql import read_transaction
-from service.timeutil import US_PER_DAY, to_us
+from service.pilots.lifecycle import PilotRecord
+from service.results import present
+from service.schema import Arm, ArmMetric, Metric, Pilot, Results, Revenue, Srm
+from service.schema import Comparison as ComparisonOut
+from service.schema.common import HOLDOUT, default_method
+from service.storage.aggregates import ArmAggregate, PilotAggregate
 from stats import (
     Comparison,
     CovariateSample,
@@ -44,22 +32,18 @@ from stats import (
     holm,
     incremental_roi,
     infer,
-    lift_among_exposed,
     plan_pilot,
-    scale_interval,
     srm_check,
 )
 
 __all__ = [
     "Options",
-    "analyse",
-    "comparison_numbers",
-    "compute_results",
-    "default_method",
+    "analyze",
     "expected_shares",
+    "metric_comparisons",
+    "pilot_method",
+    "primary_comparisons",
 ]
-
-HOLDOUT = "holdout"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +54,9 @@ class Options:
     cuped: bool = True
 
 
-def default_method(pilot: Pilot) -> Method:
-    return "sequential" if pilot.status == "running" else "fixed"
+def pilot_method(pilot: Pilot, options: Options) -> Method:
+    """The method asked for, else the default for the pilot's status."""
+    return options.method or default_method(pilot.status)
 
 
 def expected_shares(pilot: Pilot) -> dict[str, float]:
@@ -89,10 +74,6 @@ def _sample(arm: ArmAggregate, metric: Metric) -> CovariateSample:
         SampleMean(arm.customers, s.covariate_sum, s.covariate_sum_squares),
         s.cross_sum,
     )
-
-
-def _finite(x: float | None) -> float | None:
-    return x if x is not None and math.isfinite(x) else None
 
 
 def _arm_out(arm: ArmAggregate, metrics: list[Metric]) -> Arm:
@@ -142,29 +123,6 @@ def _comparison(
     )
 
 
-def comparison_numbers(c: Comparison, p_adjusted: float | None) -> dict[str, Any]:
-    """The fields of a :class:`ComparisonOut` that come straight from the statistics."""
-    return {
-        "status": c.status,
-        "message": c.message,
-        "control_mean": c.control_mean,
-        "treatment_mean": c.treatment_mean,
-        "absolute_lift": c.absolute_lift,
-        "absolute_se": c.absolute_se,
-        "absolute_ci": c.absolute_ci,
-        "relative_lift": _finite(c.relative_lift),
-        "relative_se": c.relative_se,
-        "relative_ci": c.relative_ci,
-        "p_value": c.p_value,
-        "p_value_adjusted": p_adjusted,
-        "significant": p_adjusted is not None and p_adjusted < c.alpha,
-        "cuped": c.cuped,
-        "variance_reduction": c.variance_reduction,
-        "method": c.method,
-        "test": c.test,
-    }
-
-
 def _comparison_out(
     metric: Metric,
     c: Comparison,
@@ -174,26 +132,21 @@ def _comparison_out(
 ) -> ComparisonOut:
     rate_t = treatment.exposed / treatment.customers if treatment.customers else 0.0
     rate_c = control.exposed / control.customers if control.customers else 0.0
-    rate = rate_t - rate_c
-    counts = metric.kind != "sum"
-    return ComparisonOut(
+    return present.comparison(
+        c,
+        p_adjusted,
         variant=treatment.group,
         metric=metric.key,
         kind=metric.kind,
         guardrail=metric.guardrail,
         direction=metric.direction,
-        **comparison_numbers(c, p_adjusted),
-        incremental_conversions=c.absolute_lift * treatment.customers if counts else None,
-        incremental_conversions_ci=(
-            scale_interval(c.absolute_ci, treatment.customers) if counts else None
-        ),
+        treated_customers=treatment.customers if metric.kind != "sum" else None,
         exposure_rate=rate_t,
-        lift_among_exposed=lift_among_exposed(c.absolute_lift, rate),
-        lift_among_exposed_ci=scale_interval(c.absolute_ci, 1 / rate) if rate > 0 else None,
+        exposure_rate_lift=rate_t - rate_c,
     )
 
 
-def _revenue(ctx: _Context, results: dict[tuple[str, str], Comparison]) -> RevenueOut:
+def _revenue(ctx: _Context, results: dict[tuple[str, str], Comparison]) -> Revenue:
     pilot, agg = ctx.pilot, ctx.agg
     costs = pilot.costs
     metric = next((m for m in pilot.metrics if m.kind == "sum" and not m.guardrail), None)
@@ -225,7 +178,7 @@ def _revenue(ctx: _Context, results: dict[tuple[str, str], Comparison]) -> Reven
         fixed=costs.fixed if costs else 0.0,
         revenue_ci=revenue_ci,
     )
-    return RevenueOut(
+    return Revenue(
         metric=metric.key if metric else None,
         incremental_revenue=incremental,
         incremental_revenue_ci=revenue_ci,
@@ -235,21 +188,14 @@ def _revenue(ctx: _Context, results: dict[tuple[str, str], Comparison]) -> Reven
     )
 
 
-def _srm(pilot: Pilot, agg: PilotAggregate) -> SrmOut:
+def _srm(pilot: Pilot, agg: PilotAggregate) -> Srm:
     shares = expected_shares(pilot)
     observed = {g: agg.arms[g].customers if g in agg.arms else 0 for g in shares}
     result = srm_check(list(observed.values()), list(shares.values()))
-    return SrmOut(
-        p_value=result.p_value,
-        chi2=result.chi2,
-        ok=result.ok,
-        message=result.message,
-        expected_shares=shares,
-        observed=observed,
-    )
+    return present.srm(result, shares, observed)
 
 
-def _warnings(pilot: Pilot, agg: PilotAggregate, srm: SrmOut) -> list[str]:
+def _warnings(pilot: Pilot, agg: PilotAggregate, srm: Srm) -> list[str]:
     warnings = []
     if srm.message and not srm.ok:
         warnings.append(srm.message)
@@ -345,22 +291,49 @@ def _evidence(
     ]
 
 
-def analyse(
-    record: PilotRecord, agg: PilotAggregate, as_of: datetime, options: Options = Options()
-) -> Results:
-    pilot = record.pilot
-    method = options.method or default_method(pilot)
+def _context(pilot: Pilot, agg: PilotAggregate, as_of: datetime, options: Options) -> _Context:
     customers = sum(a.customers for a in agg.arms.values())
     days = _days_running(pilot, as_of)
-    ctx = _Context(pilot, agg, method, options.cuped, _planned_customers(pilot, customers, days))
+    return _Context(
+        pilot, agg, pilot_method(pilot, options), options.cuped,
+        _planned_customers(pilot, customers, days),
+    )  # fmt: skip
+
+
+def metric_comparisons(ctx: _Context, metric: Metric) -> list[tuple[str, Comparison, float | None]]:
+    """Every variant against the holdout on ``metric``, with Holm-adjusted p-values."""
+    control = ctx.agg.arms[HOLDOUT]
+    row = [
+        (v.key, _comparison(ctx, metric, control, ctx.agg.arms[v.key])) for v in ctx.pilot.variants
+    ]
+    adjusted = holm([c.p_value for _, c in row])
+    return [(variant, c, p_adj) for (variant, c), p_adj in zip(row, adjusted)]
+
+
+def primary_comparisons(
+    pilot: Pilot, agg: PilotAggregate, as_of: datetime, options: Options
+) -> tuple[Method, list[tuple[str, Comparison, float | None]]]:
+    """The primary metric's comparisons alone (the daily series needs nothing else)."""
+    ctx = _context(pilot, agg, as_of, options)
+    primary = next(m for m in pilot.metrics if m.key == pilot.primary_metric)
+    return ctx.method, metric_comparisons(ctx, primary)
+
+
+def analyze(
+    record: PilotRecord, agg: PilotAggregate, as_of: datetime, options: Options = Options()
+) -> Results:
+    """The results of a pilot from its aggregates: pure computation, no storage."""
+    pilot = record.pilot
+    customers = sum(a.customers for a in agg.arms.values())
+    days = _days_running(pilot, as_of)
+    ctx = _context(pilot, agg, as_of, options)
+    method = ctx.method
     srm = _srm(pilot, agg)
     control = agg.arms[HOLDOUT]
     results: dict[tuple[str, str], Comparison] = {}
     comparisons: list[ComparisonOut] = []
     for metric in pilot.metrics:
-        row = [(v.key, _comparison(ctx, metric, control, agg.arms[v.key])) for v in pilot.variants]
-        adjusted = holm([c.p_value for _, c in row])
-        for (variant, c), p_adj in zip(row, adjusted):
+        for variant, c, p_adj in metric_comparisons(ctx, metric):
             results[(variant, metric.key)] = c
             comparisons.append(_comparison_out(metric, c, p_adj, control, agg.arms[variant]))
     revenue = _revenue(ctx, results)
@@ -392,38 +365,8 @@ def analyse(
         revenue=revenue,
         srm=srm,
         warnings=_warnings(pilot, agg, srm),
-        decision=DecisionOut(
-            action=decision.action,
-            reasons=decision.reasons,
-            variant_actions=dict(decision.variant_actions),
-            needed_customers=decision.needed_customers,
-            needed_days=decision.needed_days,
-        ),
+        decision=present.decision(decision),
         cuped=options.cuped,
         days_running=round(days, 3),
         planned_customers=ctx.planned_customers,
     )
-
-
-def aggregate(
-    engine: Engine, key: str, as_of: datetime, metrics: list[Metric] | None = None
-) -> tuple[PilotRecord, PilotAggregate]:
-    with read_transaction(engine) as conn:
-        record = load_pilot(conn, key)
-        pilot = record.pilot
-        agg = aggregate_pilot(
-            conn,
-            record.id,
-            [HOLDOUT, *(v.key for v in pilot.variants)],
-            pilot.metrics if metrics is None else metrics,
-            window_us=pilot.attribution_window_days * US_PER_DAY,
-            as_of_us=to_us(as_of),
-        )
-    return record, agg
-
-
-def compute_results(
-    engine: Engine, key: str, as_of: datetime, options: Options = Options()
-) -> Results:
-    record, agg = aggregate(engine, key, as_of)
-    return analyse(record, agg, as_of, options)

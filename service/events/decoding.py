@@ -1,0 +1,132 @@
+"""Decoding an event batch, JSON or NDJSON, so that every bad event is named.
+
+msgspec decodes a whole valid batch in one C-level call; only when that fails is the batch
+decoded event by event, so the 422 lists each bad event's index, field and message (at most
+:data:`MAX_ERRORS_LISTED`), not only the first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import msgspec
+
+from service.errors import InvalidInput
+from service.schema import Event, EventBatch
+from service.schema.common import MAX_BATCH, MAX_ID_LENGTH
+
+__all__ = ["MAX_ERRORS_LISTED", "decode_events", "read_ndjson_body"]
+
+MAX_ERRORS_LISTED = 100
+_event_decoder = msgspec.json.Decoder(Event)
+_batch_decoder = msgspec.json.Decoder(EventBatch)
+_raw_batch_decoder = msgspec.json.Decoder(dict[str, list[msgspec.Raw]])
+
+
+def _problem(index: int, exc: msgspec.ValidationError | msgspec.DecodeError) -> dict[str, Any]:
+    text = str(exc)
+    match = re.search(r" - at `\$\.?([^`]*)`$", text)
+    field = match.group(1) if match else None
+    message = text[: match.start()] if match else text
+    return {"index": index, "field": field or None, "message": message}
+
+
+def _too_many(n: int, limit: int = MAX_BATCH, *, at_least: bool = False) -> InvalidInput:
+    count = f"more than {limit:,}" if at_least else f"{n:,}"
+    return InvalidInput(f"A batch holds at most {limit:,} events; this one has {count}. Split it.")
+
+
+def _decode_each(raws: Sequence[bytes | msgspec.Raw]) -> list[Event]:
+    """Decode one by one so that *every* bad event is named, not only the first."""
+    events: list[Event] = []
+    problems = []
+    for i, raw in enumerate(raws):
+        try:
+            events.append(_event_decoder.decode(raw))
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            problems.append(_problem(i, exc))
+    if problems:
+        raise InvalidInput(
+            f"{len(problems)} of {len(raws)} events are invalid; nothing from this batch was"
+            " stored. Fix the events listed in 'extra' (index, field, message) and resend.",
+            extra=problems[:MAX_ERRORS_LISTED],
+        )
+    return events
+
+
+def decode_events(
+    body: bytes, *, ndjson: bool, max_events: int = MAX_BATCH, max_id_length: int = MAX_ID_LENGTH
+) -> list[Event]:
+    """Decode a batch; raise :class:`InvalidInput` naming each bad event."""
+    events = _decode(body, ndjson=ndjson, max_events=max_events)
+    if max_id_length < MAX_ID_LENGTH:
+        _check_id_lengths(events, max_id_length)
+    return events
+
+
+def _check_id_lengths(events: Sequence[Event], limit: int) -> None:
+    problems = [
+        {"index": i, "field": name, "message": f"longer than {limit} characters"}
+        for i, ev in enumerate(events)
+        for name in ("id", "customer_id")
+        if len(getattr(ev, name)) > limit
+    ]
+    if problems:
+        raise InvalidInput(
+            f"{len(problems)} id(s) exceed the configured {limit} characters; nothing from this"
+            " batch was stored.",
+            extra=problems[:MAX_ERRORS_LISTED],
+        )
+
+
+def _decode(body: bytes, *, ndjson: bool, max_events: int) -> list[Event]:
+    if ndjson:
+        lines = [line for line in body.split(b"\n") if line.strip()]
+        if not lines:
+            raise InvalidInput("The NDJSON body holds no events.")
+        if len(lines) > max_events:
+            raise _too_many(len(lines), max_events)
+        try:  # fast path: one C-level decode of the whole batch
+            return msgspec.json.decode(b"[" + b",".join(lines) + b"]", type=list[Event])
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return _decode_each(lines)
+    try:
+        batch = _batch_decoder.decode(body)
+        if len(batch.events) > max_events:
+            raise _too_many(len(batch.events), max_events)
+        return batch.events
+    except (msgspec.ValidationError, msgspec.DecodeError) as first:
+        try:
+            raw = _raw_batch_decoder.decode(body)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            raise InvalidInput(
+                f'The body must be a JSON object {{"events": [...]}}: {first}'
+            ) from first
+        unknown = sorted(set(raw) - {"events"})
+        if unknown or "events" not in raw:
+            raise InvalidInput(
+                "The body must be a JSON object with one field, 'events'"
+                + (f" (unknown: {', '.join(unknown)})." if unknown else ".")
+            ) from first
+        items = raw["events"]
+        if not items:
+            raise InvalidInput("The batch holds no events.") from first
+        if len(items) > max_events:
+            raise _too_many(len(items), max_events) from first
+        return _decode_each(items)
+
+
+async def read_ndjson_body(chunks: AsyncIterator[bytes], max_events: int) -> bytes:
+    """Read an NDJSON body as it streams in, and stop reading as soon as it holds more lines
+    than a batch may: an oversized batch is refused without being held in memory. (The body
+    size limit is enforced by the framework as the bytes arrive.)"""
+    parts: list[bytes] = []
+    newlines = 0
+    async for chunk in chunks:
+        newlines += chunk.count(b"\n")
+        if newlines > max_events:  # a trailing newline after the last event is fine
+            raise _too_many(newlines, max_events, at_least=True)
+        parts.append(chunk)
+    return b"".join(parts)

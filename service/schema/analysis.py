@@ -1,0 +1,100 @@
+"""Statistics on numbers the caller posts: ``/v1/analyze`` (per-arm sums) and ``/v1/plan``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta
+
+from service.schema.common import (
+    HOLDOUT,
+    FiniteValue,
+    Label,
+    Method,
+    MinLift,
+    Probability,
+    Request,
+    Response,
+    Share,
+)
+from service.schema.results import Comparison, Srm
+
+__all__ = ["AnalyzeArm", "AnalyzeRequest", "AnalyzeResponse", "PlanRequest", "PlanResponse"]
+
+SumOfSquares = Annotated[float, Meta(ge=0, le=1e18)]
+AnalyzedKind = Literal["binary", "mean"]
+
+
+class AnalyzeArm(Request):
+    group: Label
+    n: Annotated[int, Meta(ge=0)]
+    sum: FiniteValue
+    sum_squares: SumOfSquares
+    covariate_sum: FiniteValue | None = None
+    covariate_sum_squares: SumOfSquares | None = None
+    cross_sum: Annotated[float, Meta(ge=-1e18, le=1e18)] | None = None
+
+
+class AnalyzeRequest(Request):
+    """Per-arm sums computed elsewhere (a warehouse); the same statistics as results."""
+
+    metric_kind: AnalyzedKind
+    arms: Annotated[list[AnalyzeArm], Meta(min_length=2, max_length=21)]
+    control: Label = HOLDOUT
+    alpha: Probability = 0.05
+    method: Method = "fixed"
+    cuped: bool = True
+    min_lift: MinLift | None = None
+    planned_customers: Annotated[int, Meta(ge=1)] | None = None
+    expected_shares: dict[Label, Annotated[float, Meta(gt=0)]] | None = None
+
+    def __post_init__(self) -> None:
+        groups = [a.group for a in self.arms]
+        if len(set(groups)) != len(groups):
+            raise ValueError(f"arms: groups must be unique, got {groups}")
+        if self.control not in groups:
+            raise ValueError(f"control: {self.control!r} is not one of the arms {groups}")
+        for a in self.arms:
+            if self.metric_kind == "binary" and not 0 <= a.sum <= a.n:
+                raise ValueError(f"arms: {a.group!r} has sum {a.sum} outside [0, n={a.n}]")
+            covariate = (a.covariate_sum, a.covariate_sum_squares, a.cross_sum)
+            if any(v is not None for v in covariate) and any(v is None for v in covariate):
+                raise ValueError(
+                    f"arms: {a.group!r} needs all of covariate_sum, covariate_sum_squares and"
+                    " cross_sum, or none"
+                )
+        if self.expected_shares is not None and set(self.expected_shares) != set(groups):
+            raise ValueError("expected_shares: must name exactly the arms' groups")
+
+
+class AnalyzeResponse(Response):
+    comparisons: list[Comparison]
+    srm: Srm | None
+
+
+class PlanRequest(Request):
+    baseline: Annotated[float, Meta(gt=0, le=1e12)]
+    min_lift: MinLift
+    alpha: Probability = 0.05
+    power: Probability = 0.8
+    holdout_share: Share = 0.5
+    variants: Annotated[int, Meta(ge=1, le=20)] = 1
+    daily_customers: Annotated[float, Meta(gt=0)] | None = None
+    sd: Annotated[float, Meta(gt=0)] | None = None
+
+    def __post_init__(self) -> None:
+        if self.sd is None and not self.baseline * (1 + self.min_lift) < 1:
+            raise ValueError(
+                "baseline: a conversion rate and its lifted value must be below 1 (give 'sd'"
+                " for a mean metric)"
+            )
+
+
+class PlanResponse(Response):
+    metric_kind: AnalyzedKind
+    effect_size: float
+    holdout_customers: int
+    customers_per_variant: int
+    total_customers: int
+    days: int | None
+    alpha_per_comparison: float
