@@ -1,4 +1,4 @@
-# The two commands of the README: `make demo` and `make test`.
+# The two commands of the README: `make demo` and `make test` (lint, then every test).
 # Each creates the virtual environment on first use; nothing but python3 is needed.
 PYTHON ?= python3
 VENV := .venv
@@ -28,12 +28,14 @@ postgres:
 	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; \
 	  echo "PostgreSQL did not come up on 127.0.0.1:5432" >&2; exit 1
 
-test: $(STAMP) browser postgres
+test: lint browser postgres
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check service stats jupyter_ext tests examples benchmarks
+	$(BIN)/ruff format --check service stats jupyter_ext tests examples benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # The benchmark's own tools: the GrowthBook SDK (reference rate) and wrk (single-customer load).
 bench: $(STAMP) postgres

@@ -17,7 +17,7 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from sqlalchemy import Engine
 
-from service.admin.auth import actor_of, require_scope
+from service.runtime.auth import actor_of, require_scope
 from service.admin.controller import audit_trail, erase_customer
 from service.admin.keys import KeyRing
 from service.assignment.assigner import Assigner

@@ -25,13 +25,23 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, text
 
-from service.schema import Metric
+__all__ = ["ArmAggregate", "MetricColumns", "MetricSums", "PilotAggregate", "aggregate_pilot"]
 
-__all__ = ["ArmAggregate", "MetricSums", "PilotAggregate", "aggregate_pilot"]
+
+class MetricColumns(Protocol):
+    """What storage needs of a metric (the schema's ``Metric`` has these fields; storage does
+    not import the schema)."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def event(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
 
 
 @dataclass(slots=True)
@@ -59,7 +69,7 @@ class PilotAggregate:
     unassigned_exposures: int
 
 
-def _per_customer_value(metric: Metric, period: str) -> str:
+def _per_customer_value(metric: MetricColumns, period: str) -> str:
     """Per-customer value of ``metric`` from the inner columns (``period`` is y or x)."""
     if metric.kind == "sum":
         return f"v{period}"
@@ -68,14 +78,14 @@ def _per_customer_value(metric: Metric, period: str) -> str:
     return f"(CASE WHEN n{period} > 0 THEN 1 ELSE 0 END)"
 
 
-def _product(metric: Metric, a: str, b: str) -> str:
+def _product(metric: MetricColumns, a: str, b: str) -> str:
     # A 0/1 value squared is itself; writing it so lets equal sums share one column.
     if metric.kind == "binary" and a == b:
         return a
     return f"{a} * {b}"
 
 
-def _metric_sums(metrics: Sequence[Metric]) -> tuple[list[str], list[list[int]]]:
+def _metric_sums(metrics: Sequence[MetricColumns]) -> tuple[list[str], list[list[int]]]:
     """Distinct ``SUM`` expressions, and per metric the columns of its five sums.
 
     Binary, count and sum metrics on one event share terms (Σy² of a binary metric is Σy);
@@ -105,7 +115,7 @@ def _by_group(dialect: str) -> tuple[str, str]:
 
 
 def _event_query(
-    metrics: Sequence[Metric], dialect: str, *, late: bool = False, recompute: bool = False
+    metrics: Sequence[MetricColumns], dialect: str, *, late: bool = False, recompute: bool = False
 ) -> str:
     """Per-group sums of every metric on one event (``:event``), then the count of late rows.
 
@@ -225,7 +235,7 @@ def aggregate_pilot(
     conn: Connection,
     pilot_id: int,
     groups: Sequence[str],
-    metrics: Sequence[Metric],
+    metrics: Sequence[MetricColumns],
     *,
     window_us: int,
     as_of_us: int,

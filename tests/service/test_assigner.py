@@ -15,9 +15,9 @@ from litestar.testing import TestClient
 
 from service.app import create_app
 from service.assignment.assigner import Assigner
-from service.schema.common import NOT_IN_PILOT
 from service.pilots.lifecycle import get_pilot
 from service.runtime.clock import SimulatedClock
+from service.schema.common import NOT_IN_PILOT
 from service.settings import Settings
 from service.storage.engine import create_storage_engine
 from tests.service.test_api import pilot_body

@@ -1,15 +1,25 @@
-"""Seeded Monte-Carlo checks of the statistics' promises (used by the tests at a reduced size
-and by ``benchmarks/simulate_stats.py`` at full size)."""
+"""Seeded checks of the comparison's promises: weekly peeking, coverage, power at the plan,
+CUPED's variance reduction (``benchmarks/simulate_stats.py`` runs them at full size)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from stats import CovariateSample, SampleMean, compare, plan_pilot
-from stats.shrinkage import shrink_pilots
+
+__all__ = [
+    "Coverage",
+    "CupedCheck",
+    "PeekingRates",
+    "Power",
+    "aa_weekly_peeking",
+    "coverage_binary",
+    "coverage_revenue",
+    "cuped_reduction",
+    "power_at_plan",
+]
 
 
 def _binary(n: int, conversions: int) -> SampleMean:
@@ -132,7 +142,7 @@ def cuped_reduction(sims: int, *, n: int = 2000, rho: float = 0.5, effect: float
             x, y = xy[:, 0], xy[:, 1] + shift
             arms.append(CovariateSample(_sample(y), _sample(x), float((x * y).sum())))
         r = compare(arms[0], arms[1], kind="mean", cuped=True)
-        reductions.append(r.variance_reduction)
+        reductions.append(r.variance_reduction or 0.0)
         estimates.append(r.absolute_lift)
         plain.append(arms[1].outcome.mean - arms[0].outcome.mean)
     est = np.asarray(estimates)
@@ -141,100 +151,3 @@ def cuped_reduction(sims: int, *, n: int = 2000, rho: float = 0.5, effect: float
         float(est.std(ddof=1) / np.sqrt(sims)), float(np.std(plain, ddof=1)),
         float(est.std(ddof=1)),
     )  # fmt: skip
-
-
-# --- the winner's curse of summing significant pilots (stats.shrinkage) ---
-
-
-@dataclass(frozen=True)
-class WinnersCurse:
-    """Errors of the channel's claimed totals over ``sims`` simulated channels.
-
-    *Winners*: the truth is the winners' true total ``Σ_W θ_i`` (what was scaled, and what the
-    channel holdout then measures); compared are the naive ``Σ_W y_i`` and the shrunk
-    ``Σ_W θ̂_i``. *Channel*: the truth is every pilot's ``Σθ_i``; compared are the naive winners'
-    sum, the shrunk ``Σθ̂_i`` and the naive ``Σy_i``.
-    """
-
-    sims: int
-    pilots: int
-    sims_with_winners: int
-    mean_winners: float
-    naive_winners_mae: float
-    shrunk_winners_mae: float
-    shrunk_closer: float  # share of the sims with a winner where the shrunk sum is closer
-    naive_winners_bias: float
-    shrunk_winners_bias: float
-    bias_mc_se: float  # Monte-Carlo se of the shrunk bias
-    winners_coverage: float  # of the shrunk winners' interval (1 − α)
-    channel_naive_winners_mae: float
-    channel_shrunk_mae: float
-    channel_naive_mae: float
-    channel_shrunk_closer: float  # share where Σθ̂ is closer to Σθ than the winners' sum
-    channel_coverage: float
-
-
-def winners_curse(
-    sims: int,
-    *,
-    pilots: int = 12,
-    mu: float = 0.3,
-    tau: float = 1.0,
-    null_share: float = 0.0,
-    null_sd: float = 0.1,
-    se_range: tuple[float, float] = (0.5, 2.0),
-    tau2_uncertainty: bool = True,
-    seed: int = 16,
-) -> WinnersCurse:
-    """Channels of ``pilots`` pilots. True effects: with probability ``null_share`` near zero
-    (``N(0, null_sd²)``), else ``N(mu, tau²)``; standard errors uniform on ``se_range``; the
-    estimate is ``N(θ, s²)``. Units: thousands of euros of incremental revenue per pilot."""
-    rng = np.random.default_rng(seed)
-    null = rng.random((sims, pilots)) < null_share
-    theta = np.where(
-        null,
-        rng.normal(0.0, null_sd, (sims, pilots)),
-        rng.normal(mu, tau, (sims, pilots)),
-    )
-    se = rng.uniform(*se_range, (sims, pilots))
-    y = rng.normal(theta, se)
-    rows = []
-    for t, s, est in zip(theta, se, y):
-        r = shrink_pilots(est, s, tau2_uncertainty=tau2_uncertainty)
-        assert r.shrunk_winners_sum is not None and r.shrunk_sum is not None
-        assert r.shrunk_winners_ci is not None and r.shrunk_sum_ci is not None
-        win = np.array(r.winners)
-        true_w, true_all = float(t[win].sum()), float(t.sum())
-        rows.append(
-            (
-                bool(win.any()),
-                int(win.sum()),
-                r.naive_winners_sum - true_w,
-                r.shrunk_winners_sum - true_w,
-                r.shrunk_winners_ci[0] <= true_w <= r.shrunk_winners_ci[1],
-                r.naive_winners_sum - true_all,
-                r.shrunk_sum - true_all,
-                r.naive_sum - true_all,
-                r.shrunk_sum_ci[0] <= true_all <= r.shrunk_sum_ci[1],
-            )
-        )
-    a = np.array(rows, dtype=float)
-    has = a[:, 0] == 1
-    return WinnersCurse(
-        sims=sims,
-        pilots=pilots,
-        sims_with_winners=int(has.sum()),
-        mean_winners=float(a[:, 1].mean()),
-        naive_winners_mae=float(np.abs(a[:, 2]).mean()),
-        shrunk_winners_mae=float(np.abs(a[:, 3]).mean()),
-        shrunk_closer=float((np.abs(a[has, 3]) < np.abs(a[has, 2])).mean()),
-        naive_winners_bias=float(a[:, 2].mean()),
-        shrunk_winners_bias=float(a[:, 3].mean()),
-        bias_mc_se=float(a[:, 3].std(ddof=1) / math.sqrt(sims)),
-        winners_coverage=float(a[:, 4].mean()),
-        channel_naive_winners_mae=float(np.abs(a[:, 5]).mean()),
-        channel_shrunk_mae=float(np.abs(a[:, 6]).mean()),
-        channel_naive_mae=float(np.abs(a[:, 7]).mean()),
-        channel_shrunk_closer=float((np.abs(a[:, 6]) < np.abs(a[:, 5])).mean()),
-        channel_coverage=float(a[:, 8].mean()),
-    )
