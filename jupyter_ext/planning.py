@@ -36,76 +36,28 @@ class PlanningWidget(widgets.VBox):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        style = {"description_width": "10rem"}
-        layout = {"width": "34rem"}
+        look = {"style": {"description_width": "10rem"}, "layout": {"width": "34rem"}}
+
+        def slider(value: float, low: float, high: float, step: float, fmt: str, label: str) -> Any:
+            return widgets.FloatSlider(value=value, min=low, max=high, step=step,
+                                       readout_format=fmt, description=label, **look)  # fmt: skip
+
         self.baseline = widgets.BoundedFloatText(
-            value=baseline,
-            min=1e-6,
-            max=1e9,
-            step=0.005,
-            description="baseline (rate or mean)",
-            style=style,
-            layout=layout,
-        )
+            value=baseline, min=1e-6, max=1e9, step=0.005, description="baseline (rate or mean)",
+            **look,
+        )  # fmt: skip
         self.sd = widgets.BoundedFloatText(
-            value=sd,
-            min=0,
-            max=1e9,
-            step=1,
-            description="sd (0 = binary)",
-            style=style,
-            layout=layout,
+            value=sd, min=0, max=1e9, step=1, description="sd (0 = binary)", **look
         )
-        self.min_lift = widgets.FloatSlider(
-            value=min_lift,
-            min=0.005,
-            max=1.0,
-            step=0.005,
-            readout_format=".1%",
-            description="minimum lift",
-            style=style,
-            layout=layout,
-        )
-        self.holdout_share = widgets.FloatSlider(
-            value=holdout_share,
-            min=0.01,
-            max=0.9,
-            step=0.01,
-            readout_format=".0%",
-            description="holdout share",
-            style=style,
-            layout=layout,
-        )
-        self.power = widgets.FloatSlider(
-            value=power,
-            min=0.5,
-            max=0.99,
-            step=0.01,
-            readout_format=".0%",
-            description="power",
-            style=style,
-            layout=layout,
-        )
-        self.alpha = widgets.FloatSlider(
-            value=alpha,
-            min=0.001,
-            max=0.2,
-            step=0.001,
-            readout_format=".3f",
-            description="alpha",
-            style=style,
-            layout=layout,
-        )
+        self.min_lift = slider(min_lift, 0.005, 1.0, 0.005, ".1%", "minimum lift")
+        self.holdout_share = slider(holdout_share, 0.01, 0.9, 0.01, ".0%", "holdout share")
+        self.power = slider(power, 0.5, 0.99, 0.01, ".0%", "power")
+        self.alpha = slider(alpha, 0.001, 0.2, 0.001, ".3f", "alpha")
         self.variants = widgets.IntSlider(
-            value=variants, min=1, max=10, description="variants", style=style, layout=layout
+            value=variants, min=1, max=10, description="variants", **look
         )
         self.daily_customers = widgets.BoundedIntText(
-            value=daily_customers,
-            min=1,
-            max=10**9,
-            description="daily customers",
-            style=style,
-            layout=layout,
+            value=daily_customers, min=1, max=10**9, description="daily customers", **look
         )
         self.answer = widgets.HTML()
         inputs = [

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from litestar import get, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
@@ -36,33 +38,36 @@ MethodChoice = Annotated[
 Cuped = Annotated[bool, QueryParameter(description="adjust for the pre-period covariate")]
 
 
+@dataclass(frozen=True, slots=True)
+class Look:
+    """A look at a pilot: the moment and how to analyse it (query parameters of both reads)."""
+
+    as_of: datetime
+    options: Options
+
+
+def _look(settings: SettingsDep, as_of: AsOf = None, method: MethodChoice = None,
+          cuped: Cuped = True) -> Look:  # fmt: skip
+    return Look(settings.as_of(as_of), Options(method, cuped))
+
+
+LookDep = NamedDependency[Look]
+_LOOK = {"look": Provide(_look, sync_to_thread=False)}
+
+
 @get("/v1/experiments/{key:str}/results", operation_id="getResults", tags=["results"],
-     sync_to_thread=True)  # fmt: skip
-def results(
-    key: FromPath[str],
-    engine: EngineDep,
-    settings: SettingsDep,
-    as_of: AsOf = None,
-    method: MethodChoice = None,
-    cuped: Cuped = True,
-) -> Results:
+     sync_to_thread=True, dependencies=_LOOK)  # fmt: skip
+def results(key: FromPath[str], engine: EngineDep, look: LookDep) -> Results:
     """Intention-to-treat lift of every variant against the holdout, per metric, with the
     recommended decision."""
-    return compute_results(engine, key, settings.as_of(as_of), Options(method, cuped))
+    return compute_results(engine, key, look.as_of, look.options)
 
 
 @get("/v1/experiments/{key:str}/timeseries", operation_id="getTimeseries", tags=["results"],
-     sync_to_thread=True)  # fmt: skip
-def timeseries(
-    key: FromPath[str],
-    engine: EngineDep,
-    settings: SettingsDep,
-    as_of: AsOf = None,
-    method: MethodChoice = None,
-    cuped: Cuped = True,
-) -> Timeseries:
+     sync_to_thread=True, dependencies=_LOOK)  # fmt: skip
+def timeseries(key: FromPath[str], engine: EngineDep, look: LookDep) -> Timeseries:
     """Daily cumulative lift of the primary metric per variant, with its interval."""
-    return compute_timeseries(engine, key, settings.as_of(as_of), Options(method, cuped))
+    return compute_timeseries(engine, key, look.as_of, look.options)
 
 
 @post("/v1/analyze", operation_id="analyzeSums", tags=["analysis"], status_code=HTTP_200_OK,
