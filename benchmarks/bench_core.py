@@ -4,7 +4,8 @@ One run prints, for SQLite and PostgreSQL and for one and two worker processes:
 
 1. in-process assignment rate (ids/s), with the GrowthBook Python SDK's rate as a reference
    (``gb.run()`` per customer, and its bare ``gbhash``), if the SDK is installed;
-2. HTTP batch assignment with recording (ids/s, 100k new ids per request);
+2. HTTP batch assignment with recording (ids/s, 100k new ids per request), and beside it a
+   channel holdout's eligibility with recording (ids/s, the same ids and batches);
 3. single-customer assignment over HTTP (requests/s and p99 latency, driven by ``wrk``);
 4. NDJSON ingestion (events/s, 100k events per request);
 5. results latency for a pilot with ``--customers`` assigned and ``--events`` events;
@@ -53,6 +54,8 @@ PILOT = {
     ],
     "min_lift": 0.05, "costs": {"per_exposure": 0.01, "fixed": 100},
 }  # fmt: skip
+# A channel other than the pilot's ("sms"), so the assignment figure stays the pilot's alone.
+CHANNEL = {"key": "bau", "name": "bench", "holdout_share": 0.05}
 WRK_SCRIPT = """
 counter = 0
 request = function()
@@ -325,6 +328,8 @@ def run_backend(backend: str, n: int, n_events: int) -> None:
                 if workers == 1:
                     httpx.post(f"{server.url}/v1/experiments", json=PILOT).raise_for_status()
                     httpx.post(f"{server.url}/v1/experiments/{KEY}/start").raise_for_status()
+                    httpx.post(f"{server.url}/v1/channels", json=CHANNEL).raise_for_status()
+                    httpx.post(f"{server.url}/v1/channels/bau/start").raise_for_status()
                 half = range(0, n // 2) if workers == 1 else range(n // 2, n)
                 bodies = assignment_bodies([f"customer-{i:08d}" for i in half])
                 path = f"/v1/experiments/{KEY}/assignments"
@@ -332,6 +337,10 @@ def run_backend(backend: str, n: int, n_events: int) -> None:
                 rate = len(half) / elapsed
                 print(f"[{label}] HTTP batch assignment with recording: {rate:,.0f} ids/s"
                       f" ({len(half):,} new customers)")  # fmt: skip
+                path = "/v1/channels/bau/eligibility"
+                elapsed = post_all(server.url, path, bodies, "application/json", workers)
+                print(f"[{label}] HTTP batch eligibility with recording:"
+                      f" {len(half) / elapsed:,.0f} ids/s ({len(half):,} new members)")  # fmt: skip
                 print(f"[{label}] single-customer assignment:"
                       f" {single_customer(server.url, f'{backend}{workers}')}")  # fmt: skip
                 first = 0 if workers == 1 else n_events // 2

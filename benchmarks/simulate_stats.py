@@ -18,7 +18,8 @@ from stats.simulation import (
 def main() -> None:
     r = aa_weekly_peeking(10_000)
     print(f"A/A, 4 weekly looks, {r.sims:,} pilots: ever significant"
-          f" sequential {r.sequential:.2%}, fixed {r.fixed:.2%}")  # fmt: skip
+          f" group-sequential {r.sequential:.2%}, always-valid {r.always_valid:.2%},"
+          f" fixed {r.fixed:.2%}")  # fmt: skip
     for name, cov in (("binary", coverage_binary(20_000)), ("revenue", coverage_revenue(5_000))):
         print(f"coverage of 95% fixed intervals, {name}, {cov.sims:,} sims:"
               f" absolute {cov.absolute:.2%}, relative {cov.relative:.2%}")  # fmt: skip

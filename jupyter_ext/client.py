@@ -11,15 +11,23 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 import msgspec
+import pandas as pd
 
 from jupyter_ext._exceptions import PilotliftClientError
-from jupyter_ext.frames import PilotResults, PilotTimeseries
-from service.schema import Pilot, PilotList, PlanRequest, PlanResponse, WeeklyReport
+from jupyter_ext.frames import PilotResults, PilotTimeseries, channel_frame
+from service.schema import (
+    ChannelResults,
+    Pilot,
+    PilotList,
+    PlanRequest,
+    PlanResponse,
+    WeeklyReport,
+)
+from service.schema.common import Method
 
 __all__ = ["Client"]
 
 T = TypeVar("T")
-Method = Literal["fixed", "sequential"]
 
 
 class Client:
@@ -153,6 +161,28 @@ class Client:
     def weekly_report(self, week: str | None = None) -> WeeklyReport:
         """The weekly scale/stop review (default: the last complete ISO week)."""
         return self._get("/v1/reports/weekly", WeeklyReport, week=week)
+
+    def channel_results(
+        self,
+        key: str,
+        *,
+        period: int | None = None,
+        as_of: datetime | None = None,
+        method: Method | None = None,
+        cuped: bool = True,
+    ) -> pd.DataFrame:
+        """A channel against its standing holdout: one row per period (incremental revenue,
+        cost, incremental profit and ROI with intervals); ``.attrs["results"]`` holds
+        ``period`` (default the current one) in full, pilots' naive and shrunk sums included."""
+        results = self._get(
+            f"/v1/channels/{key}/results",
+            ChannelResults,
+            period=period,
+            as_of=as_of.isoformat() if as_of else None,
+            method=method,
+            cuped=str(cuped).lower(),
+        )
+        return channel_frame(results)
 
     def weekly_report_text(
         self, week: str | None = None, *, format: Literal["md", "html"] = "md"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from service.schema import Results, Timeseries
+from service.schema import ChannelResults, Results, Timeseries
 
-__all__ = ["PilotResults", "PilotTimeseries"]
+__all__ = ["PilotResults", "PilotTimeseries", "channel_frame"]
 
 
 def _split(ci: tuple[float, float] | None) -> tuple[float | None, float | None]:
@@ -76,3 +76,29 @@ class PilotTimeseries(Timeseries):
                 }
             )  # fmt: skip
         return pd.DataFrame(rows)
+
+
+def channel_frame(results: ChannelResults) -> pd.DataFrame:
+    """A channel's periods side by side, one row each (``GET /v1/channels/{key}/results``);
+    ``frame.attrs["results"]`` keeps the requested period in full, as the service's type."""
+    rows = []
+    for p in results.periods:
+        rev_lo, rev_hi = _split(p.incremental_revenue_ci)
+        profit_lo, profit_hi = _split(p.incremental_profit_ci)
+        roi_lo, roi_hi = _split(p.roi_ci)
+        rows.append(
+            {
+                "period": p.period, "starts_at": pd.Timestamp(p.starts_at),
+                "ends_at": pd.Timestamp(p.ends_at),
+                "eligible": p.customers.get("eligible", 0),
+                "channel_holdout": p.customers.get("channel_holdout", 0),
+                "incremental_revenue": p.incremental_revenue,
+                "incremental_revenue_ci_low": rev_lo, "incremental_revenue_ci_high": rev_hi,
+                "cost": p.cost, "incremental_profit": p.incremental_profit,
+                "incremental_profit_ci_low": profit_lo, "incremental_profit_ci_high": profit_hi,
+                "roi": p.roi, "roi_ci_low": roi_lo, "roi_ci_high": roi_hi,
+            }
+        )  # fmt: skip
+    frame = pd.DataFrame(rows).set_index("period") if rows else pd.DataFrame()
+    frame.attrs["results"] = results
+    return frame

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
+from service.schema.display import lift_axis_limits
+
 __all__ = ["forest_svg", "series_svg"]
 
 
@@ -54,6 +56,12 @@ def series_svg(points: list[dict[str, Any]], min_lift: float, metric: str) -> st
                         color=line[0].get_color(), alpha=0.2)  # fmt: skip
     ax.axhline(0, color="#24292f", linewidth=1)
     ax.axhline(min_lift * 100, color="#cf222e", linestyle="--", linewidth=1, label="min_lift")
+    by_variant = [
+        [(p["date"], p["relative_lift"] * 100, p["low"] * 100, p["high"] * 100)
+         for p in points if p["variant"] == variant]
+        for variant in dict.fromkeys(p["variant"] for p in points)
+    ]  # fmt: skip
+    ax.set_ylim(*lift_axis_limits(by_variant, min_lift * 100))
     ax.set_ylabel(f"cumulative lift of {metric} (%)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

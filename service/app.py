@@ -4,32 +4,46 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+from collections.abc import Mapping
+from enum import Enum
+from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Request, Response
-from litestar.datastructures import State
+import msgspec
+from litestar import Litestar, Request, Response, Router
+from litestar.constants import RESERVED_KWARGS
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
-from litestar.exceptions import ValidationException
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
 from litestar.logging.config import LoggingConfig
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import OpenAPIResponse, Operation, Parameter, Reference, Schema
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.routes import HTTPRoute
+from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine
+from swagger_ui_bundle import swagger_ui_path
 
-from service.runtime.auth import actor_of, require_scope
 from service.admin.controller import audit_trail, erase_customer
 from service.admin.keys import KeyRing
 from service.assignment.assigner import Assigner
 from service.assignment.controller import AssignmentController
+from service.channels.controller import ChannelController
 from service.errors import PilotliftError
 from service.events.controller import ingest
 from service.pilots.controller import PilotController
 from service.reports.controller import ReportController, decisions
 from service.reports.schedule import parse_schedule, run_schedule
 from service.results.controller import analyze, plan, results, timeseries
+from service.runtime.auth import actor_of, require_scope
 from service.runtime.controller import health, ready
 from service.runtime.logs import request_id_middleware
+from service.schema import ErrorItem, ErrorResponse
 from service.settings import Settings
 from service.storage.engine import create_storage_engine, migrate
 
@@ -38,17 +52,39 @@ __all__ = ["create_app"]
 log = logging.getLogger("pilotlift")
 
 
-def _error(status: int, detail: str, extra: Any = None) -> Response[dict[str, Any]]:
-    return Response({"status_code": status, "detail": detail, "extra": extra}, status_code=status)
+def _problem(item: Any) -> ErrorItem:
+    if isinstance(item, ErrorItem):
+        return item
+    if isinstance(item, Mapping) and item.keys() & set(ErrorItem.__struct_fields__):
+        plain = {k: v.value if isinstance(v, Enum) else v for k, v in item.items()}
+        with contextlib.suppress(msgspec.ValidationError):
+            return msgspec.convert(plain, ErrorItem)
+    return ErrorItem(message=str(item))
 
 
-def _domain_error(_: Request[Any, Any, Any], exc: PilotliftError) -> Response[dict[str, Any]]:
+def _problems(extra: Any) -> list[ErrorItem] | None:
+    """An exception's ``extra`` as the documented list of problems: dicts keep exactly their
+    keys (index, field, message; key, source from Litestar's decoding), a string becomes
+    ``{"message": ...}``; nothing or an empty collection is ``null``."""
+    if not extra:
+        return None
+    return [_problem(item) for item in (extra if isinstance(extra, list | tuple) else [extra])]
+
+
+def _error(
+    status: int, detail: str, extra: Any = None, headers: Mapping[str, str] | None = None
+) -> Response[ErrorResponse]:
+    body = ErrorResponse(status_code=status, detail=detail, extra=_problems(extra))
+    return Response(body, status_code=status, headers=headers)
+
+
+def _domain_error(_: Request[Any, Any, Any], exc: PilotliftError) -> Response[ErrorResponse]:
     return _error(exc.status_code, exc.detail, exc.extra)
 
 
 def _validation_error(
     _: Request[Any, Any, Any], exc: ValidationException
-) -> Response[dict[str, Any]]:
+) -> Response[ErrorResponse]:
     """Litestar's decode failures become 422 with msgspec's message naming the field."""
     problems = exc.extra if isinstance(exc.extra, list) else []
     messages = [
@@ -61,7 +97,13 @@ def _validation_error(
     return _error(422, detail, problems or None)
 
 
-def _too_large(request: Request[Any, Any, Any], _exc: Exception) -> Response[dict[str, Any]]:
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorResponse]:
+    """Litestar's own client errors (malformed JSON 400, unknown path 404, 405 with its
+    ``Allow`` header) in the same shape as ours."""
+    return _error(exc.status_code, exc.detail, exc.extra, exc.headers)
+
+
+def _too_large(request: Request[Any, Any, Any], _exc: Exception) -> Response[ErrorResponse]:
     limit = request.app.state.max_body_bytes
     return _error(
         413,
@@ -70,9 +112,124 @@ def _too_large(request: Request[Any, Any, Any], _exc: Exception) -> Response[dic
     )
 
 
-def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorResponse]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _error(500, "Internal error; it has been logged. Retrying the request is safe.")
+
+
+# --- the OpenAPI document: every client error is an ErrorResponse --------------------------
+
+_MEANING = {
+    400: "The body is not valid JSON.",
+    401: "No API key, or an unknown or revoked one (only once keys exist).",
+    403: "The API key's scope does not allow this call.",
+    404: "No such pilot, assignment or published review.",
+    409: "The request contradicts the pilot's state or a recorded fact.",
+    413: "The body is larger than this server accepts (PILOTLIFT_MAX_BODY_BYTES).",
+    415: "The Content-Type is neither JSON nor NDJSON.",
+    422: "A parameter or the body breaks a rule; 'extra' lists each problem.",
+}
+
+# What a handler's signature does not show: which operations can answer 404, 409 or 415, and
+# the raw-body endpoint. The signature gives the rest (see _error_statuses).
+_DOMAIN_ERRORS: dict[str, tuple[int, ...]] = {
+    "createPilot": (409,),
+    "getPilot": (404,),
+    "patchPilot": (404, 409),
+    "startPilot": (404, 409),
+    "stopPilot": (404, 409),
+    "concludePilot": (404, 409),
+    "assignCustomers": (404, 409),
+    "importAssignments": (404, 409),
+    "getAssignment": (404,),
+    "ingestEvents": (413, 415, 422),
+    "getResults": (404,),
+    "getTimeseries": (404,),
+    "getDecisionLog": (404,),
+    "publishWeeklyReport": (409,),
+    "getPublishedReport": (404,),
+}
+
+
+def _error_statuses(handler: HTTPRouteHandler) -> set[int]:
+    """401/403 for every guarded call; 422 for any path or query parameter or body; 400 and
+    413 for a JSON body Litestar decodes; the domain's own answers from the table above."""
+    if handler.opt.get("public"):
+        return set()
+    dependencies = handler.resolve_dependencies()
+    inputs = set(handler.parsed_fn_signature.parameters)
+    for provider in dependencies.values():
+        inputs |= set(provider.parsed_fn_signature.parameters)
+    body = "data" in inputs
+    inputs -= set(dependencies) | (RESERVED_KWARGS - {"data"})
+    statuses = {401, 403}
+    if inputs:
+        statuses.add(422)
+    if body:
+        statuses |= {400, 413}
+    if isinstance(handler.operation_id, str):
+        statuses.update(_DOMAIN_ERRORS.get(handler.operation_id, ()))
+    return statuses
+
+
+def _without_null(schema: Schema | Reference) -> Schema | Reference:
+    """``X | None`` as plain ``X``: a query string cannot carry ``null``, and generators turn
+    the union into nested types (openapi-python-client: ``GetResultsMethodType1 | ...``)."""
+    if not isinstance(schema, Schema):
+        return schema
+    if schema.one_of:
+        kept = [
+            s for s in schema.one_of if not (isinstance(s, Schema) and s.type == OpenAPIType.NULL)
+        ]
+        if len(kept) == 1 and isinstance(kept[0], Schema):
+            outer = {f.name: getattr(schema, f.name) for f in dataclasses.fields(schema)}
+            merged = {k: v for k, v in outer.items() if v is not None and k != "one_of"}
+            return dataclasses.replace(kept[0], **merged)
+        return dataclasses.replace(schema, one_of=kept)
+    if isinstance(schema.type, list) and OpenAPIType.NULL in schema.type:
+        types = [t for t in schema.type if t != OpenAPIType.NULL]
+        enum = [v for v in schema.enum if v is not None] if schema.enum else schema.enum
+        return dataclasses.replace(schema, type=types[0] if len(types) == 1 else types, enum=enum)
+    return schema
+
+
+@dataclasses.dataclass
+class _Operation(Operation):
+    """An operation as documented here: optional query parameters without ``null``, and no
+    inline ``ValidationException`` 400, which Litestar adds to every operation with inputs
+    (this service answers validation failures with 422; a 400 it does send, for a body that
+    is not JSON, is an :class:`ErrorResponse` like every other client error)."""
+
+    def __post_init__(self) -> None:
+        self.parameters = [
+            dataclasses.replace(p, schema=_without_null(p.schema))
+            if isinstance(p, Parameter) and p.param_in == "query" and not p.required and p.schema
+            else p
+            for p in self.parameters or ()
+        ] or None
+        responses = self.responses or {}
+        bad_request = responses.get("400")
+        if isinstance(bad_request, OpenAPIResponse) and not all(
+            isinstance(media.schema, Reference) for media in (bad_request.content or {}).values()
+        ):
+            del responses["400"]
+
+
+def _document_errors(app: Litestar) -> None:
+    """Give every operation its ErrorResponse answers (Litestar 2 takes ``responses`` per
+    handler only, so they are set on the app's registered copies of the handlers)."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler, _ in route.route_handler_map.values():
+            specs = {
+                status: ResponseSpec(
+                    ErrorResponse, description=_MEANING[status], generate_examples=False
+                )
+                for status in sorted(_error_statuses(handler))
+            }
+            handler.responses = {**specs, **(handler.responses or {})}
+            handler.operation_class = _Operation
 
 
 def _actor(request: Request[Any, Any, Any]) -> str:
@@ -101,6 +258,37 @@ class PrometheusEndpoint(PrometheusController):
     path = "/metrics"
 
 
+# --- the API docs page, without internet ---------------------------------------------------
+
+SWAGGER_ASSETS = "/schema/assets"
+"""Swagger UI's files (the ``swagger-ui-dist`` build that ``swagger-ui-bundle-v2`` ships)."""
+
+
+def _swagger_assets() -> Router:
+    """Public like ``/health``: static files of a published package, no data. The docs page
+    and the document themselves keep needing the ``read`` scope."""
+    return create_static_files_router(
+        path=SWAGGER_ASSETS,
+        directories=[Path(str(swagger_ui_path))],
+        name="swagger-ui-assets",
+        opt={"public": True},
+        include_in_schema=False,
+        cache_control=CacheControlHeader(max_age=86_400),
+    )
+
+
+def _swagger_ui() -> SwaggerRenderPlugin:
+    """``/schema`` and ``/schema/swagger``: Swagger UI from this server, no CDN. (Redoc is gone:
+    no maintained Python package ships its bundle without pulling in Django.)"""
+    return SwaggerRenderPlugin(
+        path="/swagger",
+        js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js",
+        favicon=f"<link rel='icon' type='image/png' href='{SWAGGER_ASSETS}/favicon-32x32.png'>",
+    )
+
+
 def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     """Build the service. ``engine`` may be shared by the caller (tests, benchmarks)."""
     if settings.report_schedule:
@@ -110,10 +298,11 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         migrate(engine)
     schedule = _Schedule(engine, settings)
     prometheus = PrometheusConfig(app_name="pilotlift", prefix="pilotlift", group_path=True)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             PilotController,
             AssignmentController,
+            ChannelController,
             ingest,
             results,
             timeseries,
@@ -126,6 +315,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             health,
             ready,
             PrometheusEndpoint,
+            _swagger_assets(),
         ],
         dependencies={
             "engine": Provide(lambda: engine, use_cache=True, sync_to_thread=False),
@@ -146,6 +336,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         exception_handlers={
             PilotliftError: _domain_error,
             ValidationException: _validation_error,
+            HTTPException: _http_error,
             413: _too_large,
             500: _unexpected_error,
         },
@@ -156,7 +347,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             description="Randomized holdouts, exposures, conversions and incremental lift for"
             " marketing pilots.",
             path="/schema",
-            render_plugins=[RedocRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[_swagger_ui()],
         ),
         request_max_body_size=settings.max_body_bytes,
         on_startup=[schedule.start],
@@ -166,3 +357,5 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="never"),
         debug=False,
     )
+    _document_errors(app)
+    return app

@@ -11,10 +11,17 @@
     ├── InvalidInput      422  well-formed JSON that breaks a rule; ``extra`` lists each problem
     ├── PayloadTooLarge   413
     └── UnsupportedMedia  415
+
+Every error answer is a :class:`service.schema.ErrorResponse`: ``{"status_code", "detail",
+"extra"}``, where ``extra`` is ``null`` or a list of problems. An exception's ``extra`` is
+that list: mappings with the keys of :class:`service.schema.ErrorItem` (``index``, ``field``,
+``message``), each answered with exactly the keys it has, or sentences, each answered as
+``{"message": ...}``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -24,15 +31,20 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "PilotliftError",
+    "Problem",
     "Unauthorized",
     "UnsupportedMedia",
 ]
 
 
+Problem = Mapping[str, Any] | str
+"""One entry of ``extra``: an :class:`~service.schema.ErrorItem`'s keys, or a sentence."""
+
+
 class PilotliftError(Exception):
     status_code = 500
 
-    def __init__(self, detail: str, extra: Any = None) -> None:
+    def __init__(self, detail: str, extra: Sequence[Problem] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extra = extra

@@ -6,8 +6,17 @@ only assigns customers and ingests events never needs them.
 """
 
 from stats.comparison import Comparison, ComparisonStatus, MetricKind, compare
-from stats.decision import Action, Decision, MetricEvidence, VariantEvidence, decide
-from stats.inference import Inference, Method, infer, sequential_rho2
+from stats.decision import (
+    Action,
+    Criteria,
+    Decision,
+    GuardrailEvidence,
+    MetricEvidence,
+    VariantDecision,
+    VariantEvidence,
+    decide,
+)
+from stats.inference import METHODS, Inference, Method, infer, sequential_rho2
 from stats.money import Roi, incremental_roi, lift_among_exposed, scale_interval
 from stats.multiple import holm
 from stats.planning import Plan, plan_pilot
@@ -15,11 +24,14 @@ from stats.srm import SrmResult, srm_check
 from stats.sufficient import CovariateSample, SampleMean
 
 __all__ = [
+    "METHODS",
     "Action",
     "Comparison",
     "ComparisonStatus",
     "CovariateSample",
+    "Criteria",
     "Decision",
+    "GuardrailEvidence",
     "Inference",
     "Method",
     "MetricEvidence",
@@ -28,6 +40,7 @@ __all__ = [
     "Roi",
     "SampleMean",
     "SrmResult",
+    "VariantDecision",
     "VariantEvidence",
     "compare",
     "decide",

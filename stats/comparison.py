@@ -7,33 +7,39 @@ any other; at pilot sizes Welch's t and the two-proportion Wald z agree to many 
 method keeps binary, count and sum metrics consistent (and equal to statsmodels'
 ``CompareMeans.ttest_ind(usevar="unequal")`` on the raw data).
 
-The relative lift ``μt/μc − 1`` gets the delta-method interval
-``Var = st²/(μc²·nt) + sc²·μt²/(μc⁴·nc)`` with the normal quantile (as GrowthBook and Eppo do).
+The relative lift ``Δ/μc`` gets **Fieller's interval** at the absolute test's own critical value
+(:mod:`stats.fieller`), so it excludes 0 exactly when the absolute interval does and ``p < α``;
+when the holdout mean is not clearly above zero the set is unbounded and ``relative_ci`` is
+``None`` (``relative_status`` says why), and a holdout mean ≤ 0 has no relative lift at all
+(never a sign-flipped number). ``relative_se`` is the delta-method standard error
+``st²/(μc²·nt) + sc²·μt²/(μc⁴·nc)``, reported for reference only.
 
 **CUPED** (Deng, Xu, Kohavi & Walker 2013), when both arms carry the pre-period covariate ``x``
 and it varies: ``θ = cov(x, y) / var(x)`` pooled over the two arms, ``Δ = (ȳt − ȳc) − θ(x̄t − x̄c)``
 with per-arm variance ``var(y) − 2θ·cov(x, y) + θ²·var(x)``. The relative lift is ``Δ / ȳc`` over
-the *unadjusted* control mean, with the delta-method variance
-``se²/ȳc² + Δ²·sc²/(nc·ȳc⁴) + 2Δ·(sc² − θ·cov_c)/(nc·ȳc³)`` (which is the formula above when
-θ = 0). ``variance_reduction`` is ``1 − se²(CUPED) / se²(plain)``.
+the *unadjusted* control mean, with ``Cov(Δ, ȳc) = −(sc² − θ·cov_c)/nc`` in Fieller's set. ``variance_reduction`` is ``1 − se²(CUPED) / se²(plain)``.
 
-Intervals and p-values come from :func:`stats.inference.infer`, fixed-horizon or sequential.
+Intervals and p-values come from :func:`stats.inference.infer`: fixed-horizon, group-sequential
+or always-valid.
 Undefined cases are not exceptions: they come back with a ``status`` and a sentence.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from stats.fieller import RelativeStatus, relative_lift_interval
 from stats.inference import Method, infer
 from stats.sufficient import CovariateSample, SampleMean
 
-__all__ = ["Comparison", "ComparisonStatus", "MetricKind", "compare"]
+__all__ = ["Comparison", "ComparisonStatus", "MetricKind", "TestName", "compare"]
 
 MetricKind = Literal["binary", "mean"]
 ComparisonStatus = Literal["ok", "insufficient_data", "zero_variance", "zero_baseline"]
+TestName = Literal["welch_t", "group_sequential", "confidence_sequence"]
 Arm = SampleMean | CovariateSample
 
 
@@ -52,12 +58,13 @@ class Comparison:
     relative_se: float | None
     relative_ci: tuple[float, float] | None
     p_value: float | None
-    test: Literal["welch_t", "sequential"]
+    test: TestName
     alpha: float
     method: Method = "fixed"
     cuped: bool = False
     variance_reduction: float | None = None
     theta: float | None = None
+    relative_status: RelativeStatus = "ok"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +125,25 @@ def _cuped(control: CovariateSample, treatment: CovariateSample) -> _Estimate | 
     )
 
 
+def _undefined(
+    status: ComparisonStatus, message: str, yc: SampleMean, yt: SampleMean, alpha: float,
+    method: Method,
+) -> Comparison:  # fmt: skip
+    return Comparison(
+        status=status, message=message, control_mean=yc.mean, treatment_mean=yt.mean,
+        absolute_lift=yt.mean - yc.mean, absolute_se=None, absolute_ci=None, relative_lift=None,
+        relative_se=None, relative_ci=None, p_value=None, test=_TESTS[method], alpha=alpha,
+        method=method,
+    )  # fmt: skip
+
+
+_TESTS: dict[Method, TestName] = {
+    "fixed": "welch_t",
+    "sequential": "group_sequential",
+    "always_valid": "confidence_sequence",
+}
+
+
 def compare(
     control: Arm,
     treatment: Arm,
@@ -127,50 +153,28 @@ def compare(
     method: Method = "fixed",
     planned_customers: float | None = None,
     cuped: bool = True,
+    looks: Sequence[float] = (),
 ) -> Comparison:
     """Compare ``treatment`` with ``control`` at level ``alpha`` (two-sided).
 
     CUPED is applied when ``cuped`` is true, both arms are :class:`CovariateSample` and the
     covariate varies; otherwise the plain estimate is used (and ``message`` says why, when
     CUPED was asked for and possible in principle). ``kind`` documents the metric; binary and
-    mean metrics share one estimator.
+    mean metrics share one estimator. ``planned_customers`` and ``looks`` (information
+    fractions of earlier looks) serve the sequential methods.
     """
     if not 0 < alpha < 1:
         raise ValueError("alpha must be in (0, 1)")
     if kind not in ("binary", "mean"):
         raise ValueError(f"unknown metric kind {kind!r}")
     yc, yt = _outcome(control), _outcome(treatment)
-    mu_c, mu_t = yc.mean, yt.mean
-    test: Literal["welch_t", "sequential"] = "welch_t" if method == "fixed" else "sequential"
-
-    def result(status: ComparisonStatus, message: str | None, **numbers: object) -> Comparison:
-        base: dict[str, object] = {
-            "absolute_lift": mu_t - mu_c,
-            "absolute_se": None,
-            "absolute_ci": None,
-            "relative_lift": None,
-            "relative_se": None,
-            "relative_ci": None,
-            "p_value": None,
-        }
-        base.update(numbers)
-        return Comparison(
-            status=status,
-            message=message,
-            control_mean=mu_c,
-            treatment_mean=mu_t,
-            test=test,
-            alpha=alpha,
-            method=method,
-            **base,  # type: ignore[arg-type]
-        )
-
     if yc.n < 2 or yt.n < 2:
-        return result(
+        return _undefined(
             "insufficient_data",
             f"Not enough customers to compare yet (holdout {yc.n}, variant {yt.n};"
             " at least 2 in each are needed).",
-        )
+            yc, yt, alpha, method,
+        )  # fmt: skip
     estimate: _Estimate | None = None
     note = None
     if cuped and isinstance(control, CovariateSample) and isinstance(treatment, CovariateSample):
@@ -185,44 +189,61 @@ def compare(
     nt, nc = yt.n, yc.n
     se = math.sqrt(estimate.var_t / nt + estimate.var_c / nc)
     if se == 0.0:
-        return result(
+        return _undefined(
             "zero_variance",
             "Every customer has the same value in both groups, so there is no uncertainty to"
             " test against; wait for more conversions.",
-        )
+            yc, yt, alpha, method,
+        )  # fmt: skip
     df = _welch_df(estimate.var_t, nt, estimate.var_c, nc) if method == "fixed" else None
-    common = {
-        "alpha": alpha,
-        "method": method,
-        "n": nt + nc,
-        "planned_customers": planned_customers,
-    }
-    absolute = infer(estimate.diff, se, df=df, **common)  # type: ignore[arg-type]
-    numbers: dict[str, object] = {
-        "absolute_lift": estimate.diff,
-        "absolute_se": se,
-        "absolute_ci": absolute.ci,
-        "p_value": absolute.p_value,
-        "cuped": estimate.theta is not None,
-        "theta": estimate.theta,
-        "variance_reduction": estimate.variance_reduction,
-    }
-    if mu_c == 0.0:
-        return result(
-            "zero_baseline",
+    absolute = infer(
+        estimate.diff, se, alpha=alpha, method=method, n=nt + nc,
+        planned_customers=planned_customers, df=df, looks=looks,
+    )  # fmt: skip
+    # The relative interval inverts the same test (Fieller), so it excludes 0 exactly when the
+    # absolute interval does and p < α.
+    relative = relative_lift_interval(
+        estimate.diff, yc.mean, var_delta=se**2, var_baseline=yc.variance / nc,
+        covariance=estimate.rel_cov_term / nc, q=absolute.half_width / se,
+    )  # fmt: skip
+    status: ComparisonStatus = "ok"
+    message = note
+    if yc.mean == 0.0:
+        status = "zero_baseline"
+        message = (
             "The holdout has no conversions yet, so a relative lift is undefined; the absolute"
-            " lift is reported.",
-            **numbers,
+            " lift is reported."
         )
-    d = estimate.diff
-    rel = d / mu_c
-    rel_var = (
+    elif relative.status != "ok":
+        message = relative.message
+    return Comparison(
+        status=status,
+        message=message,
+        control_mean=yc.mean,
+        treatment_mean=yt.mean,
+        absolute_lift=estimate.diff,
+        absolute_se=se,
+        absolute_ci=absolute.ci,
+        relative_lift=relative.estimate if relative.status != "nonpositive_baseline" else None,
+        relative_se=_delta_method_se(estimate, se, yc) if yc.mean > 0 else None,
+        relative_ci=relative.ci,
+        p_value=absolute.p_value,
+        test=_TESTS[method],
+        alpha=alpha,
+        method=method,
+        cuped=estimate.theta is not None,
+        variance_reduction=estimate.variance_reduction,
+        theta=estimate.theta,
+        relative_status=relative.status,
+    )
+
+
+def _delta_method_se(estimate: _Estimate, se: float, yc: SampleMean) -> float:
+    """The relative lift's first-order standard error (reported; the interval is Fieller's)."""
+    mu_c, d, nc = yc.mean, estimate.diff, yc.n
+    var = (
         se**2 / mu_c**2
         + d**2 * yc.variance / (nc * mu_c**4)
         - 2 * d * estimate.rel_cov_term / (nc * mu_c**3)
     )
-    rel_se = math.sqrt(max(rel_var, 0.0))
-    numbers.update(relative_lift=rel, relative_se=rel_se)
-    if rel_se > 0:
-        numbers["relative_ci"] = infer(rel, rel_se, **common).ci  # type: ignore[arg-type]
-    return result("ok", note, **numbers)
+    return math.sqrt(max(var, 0.0))

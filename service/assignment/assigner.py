@@ -12,6 +12,11 @@ thousands of times a second. Two things make that possible without giving up any
   one fsync for all the requests that arrived while the previous write ran, and each answer
   still waits for its own commit.
 
+Running channels are kept the same way (:class:`~service.channels.eligibility.ChannelCache`,
+shared with the eligibility endpoint): a pilot of a running channel answers
+``channel_holdout`` for the customers its holdout keeps this period, at the cost of one more
+hash per customer, and the channel is checked inside the recording transaction like the pilot.
+
 Batches larger than :data:`GROUP_COMMIT_MAX_IDS` amortize their own commit and are hashed and
 written in a worker thread, off the event loop.
 """
@@ -30,8 +35,10 @@ from service.assignment.recording import (
     WriteResult,
     not_running,
     record_assignments,
+    respect_channel,
 )
 from service.assignment.rule import AssignmentRule
+from service.channels.eligibility import channel_cache
 from service.pilots.lifecycle import PilotRecord, get_pilot
 from service.timeutil import to_us
 
@@ -48,6 +55,7 @@ class Assigner:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._running: dict[str, tuple[PilotRecord, AssignmentRule]] = {}
+        self._channels = channel_cache(engine)
         self._commit: GroupCommit[AssignmentWrite, WriteResult] = GroupCommit(self._write)
 
     def _remember(self, record: PilotRecord) -> None:
@@ -59,7 +67,9 @@ class Assigner:
             self._running[record.pilot.key] = (record, record.rule())
 
     def _write(self, writes: Sequence[AssignmentWrite]) -> list[WriteResult | Exception]:
-        return record_assignments(self._engine, writes, on_fresh=self._remember)
+        return record_assignments(
+            self._engine, writes, on_fresh=self._remember, on_channel=self._channels.remember
+        )
 
     async def _pilot(self, key: str) -> tuple[PilotRecord, AssignmentRule]:
         cached = self._running.get(key)
@@ -72,6 +82,17 @@ class Assigner:
             raise not_running(record)
         return self._running[key]
 
+    def _request(
+        self, record: PilotRecord, rule: AssignmentRule, customer_ids: Sequence[str],
+        now: datetime,
+    ) -> AssignmentWrite:  # fmt: skip
+        """Groups from the cached pilot and its cached channel (``None`` while unknown: the
+        recording transaction reads it and computes again if it is running)."""
+        _, channel = self._channels.lookup(record.pilot.channel)
+        at = to_us(now)
+        groups = respect_channel(channel, customer_ids, rule.assign(customer_ids), at)
+        return AssignmentWrite(record, customer_ids, groups, at, channel)
+
     async def assign(
         self, key: str, customer_ids: Sequence[str], now: datetime
     ) -> tuple[str, list[str], int]:
@@ -82,8 +103,7 @@ class Assigner:
             result = await anyio.to_thread.run_sync(self._assign_alone, record, rule,
                                                     customer_ids, now)  # fmt: skip
         else:
-            write = AssignmentWrite(record, customer_ids, rule.assign(customer_ids), to_us(now))
-            result = await self._commit.submit(write)
+            result = await self._commit.submit(self._request(record, rule, customer_ids, now))
         groups, new = result
         return record.pilot.key, groups, new
 
@@ -91,8 +111,7 @@ class Assigner:
         self, record: PilotRecord, rule: AssignmentRule, customer_ids: Sequence[str],
         now: datetime,
     ) -> WriteResult:  # fmt: skip
-        write = AssignmentWrite(record, customer_ids, rule.assign(customer_ids), to_us(now))
-        (result,) = self._write([write])
+        (result,) = self._write([self._request(record, rule, customer_ids, now)])
         if isinstance(result, Exception):
             raise result
         return result

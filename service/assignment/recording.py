@@ -5,6 +5,12 @@ the holdout or a variant, that group and time are recorded once (``INSERT ... ON
 NOTHING``), so later calls keep the first ``assigned_at`` and the attribution window starts at
 the first decision. ``not_in_pilot`` is never recorded: a later traffic increase may bring the
 customer in.
+
+A pilot whose ``channel`` has a running channel holdout answers ``channel_holdout`` for the
+customers held out this period (:func:`respect_channel`): they are not recorded as pilot
+members, and every customer the pilot is asked about is recorded as a member of the channel's
+period (eligible or held out, so the channel compares like with like). The channel is read in
+the recording transaction, like the pilot.
 """
 
 from __future__ import annotations
@@ -16,11 +22,14 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, select
 
 from service.admin import audit
+from service.channels.eligibility import member_rows, running_channel
+from service.channels.lifecycle import ChannelRecord
 from service.errors import Conflict, InvalidInput, NotFound
 from service.pilots.lifecycle import PilotRecord, load_pilot
 from service.schema import ImportedAssignment, RecordedAssignment
-from service.schema.common import HOLDOUT, NOT_IN_PILOT
+from service.schema.common import CHANNEL_HOLDOUT, ELIGIBLE, HOLDOUT, NOT_IN_PILOT
 from service.storage import totals
+from service.storage.channels import record_members
 from service.storage.sql import chunks, read_transaction, write_transaction
 from service.storage.tables import assignments, pilots
 from service.timeutil import US_PER_DAY, from_us, to_us, utc_now
@@ -33,6 +42,7 @@ __all__ = [
     "not_running",
     "record_assignments",
     "recorded_assignment",
+    "respect_channel",
 ]
 
 
@@ -77,6 +87,7 @@ class AssignmentWrite:
     customer_ids: Sequence[str]
     groups: list[str]
     at: int
+    channel: ChannelRecord | None = None  # the running channel the groups respect, if any
 
 
 # Per request: its groups (imported customers keep their recorded group) and how many customers
@@ -92,6 +103,30 @@ def not_running(record: PilotRecord) -> Conflict:
     )
 
 
+def respect_channel(
+    channel: ChannelRecord | None, customer_ids: Sequence[str], groups: list[str], at: int
+) -> list[str]:
+    """``groups`` with ``channel_holdout`` for the customers the running ``channel`` holds out
+    in the period of ``at`` (unchanged without a channel)."""
+    if channel is None:
+        return groups
+    held = channel.rule(channel.period_at(at)).held_out(customer_ids)
+    return [CHANNEL_HOLDOUT if h else g for g, h in zip(groups, held)]
+
+
+def _record_channel_members(
+    conn: Connection, channel: ChannelRecord, writes: Sequence[AssignmentWrite],
+    groups: dict[int, list[str]],
+) -> None:  # fmt: skip
+    """Every customer a pilot of ``channel`` was asked about is a member of its period."""
+    for i, gs in groups.items():
+        w = writes[i]
+        kinds = [CHANNEL_HOLDOUT if g == CHANNEL_HOLDOUT else ELIGIBLE for g in gs]
+        record_members(
+            conn, channel.id, channel.period_at(w.at), member_rows(w.customer_ids, kinds, w.at)
+        )
+
+
 def _keep_recorded(
     recorded: dict[str, tuple[str, int]], customer_ids: Sequence[str], groups: list[str]
 ) -> list[str]:
@@ -102,13 +137,16 @@ def record_assignments(
     engine: Engine,
     writes: Sequence[AssignmentWrite],
     on_fresh: Callable[[PilotRecord], None] | None = None,
+    on_channel: Callable[[str, ChannelRecord | None], None] | None = None,
 ) -> list[WriteResult | Exception]:
     """Record the first assignments of several requests in one transaction.
 
     Each pilot is read again inside the transaction: a pilot stopped since the request's record
     was read gets 409, and one changed since (a traffic ramp, a first import) has its groups
-    computed again from the stored design, so a stale copy never records a wrong group.
-    ``on_fresh`` sees every pilot as read here (the caller's cache). New recordings are
+    computed again from the stored design, so a stale copy never records a wrong group. The
+    pilot's channel is read likewise: a channel started, stopped or changed since the request's
+    copy has its groups computed again. ``on_fresh`` sees every pilot as read here and
+    ``on_channel`` every pilot's channel (the caller's caches). New recordings are
     counted once per pilot and transaction, on that pilot's first request.
     """
     results: list[WriteResult | Exception] = [(w.groups, 0) for w in writes]
@@ -125,24 +163,35 @@ def record_assignments(
                 for i in indexes:
                     results[i] = not_running(record)
                 continue
+            channel = running_channel(conn, record.pilot.channel)
+            if on_channel is not None:
+                on_channel(record.pilot.channel, channel)
             groups = {i: writes[i].groups for i in indexes}
-            if any(writes[i].record != record for i in indexes):
+            stale = [
+                i for i in indexes if (writes[i].record, writes[i].channel) != (record, channel)
+            ]
+            if stale:
                 rule = record.rule()
-                groups = {i: rule.assign(writes[i].customer_ids) for i in indexes}
+                for i in stale:
+                    w = writes[i]
+                    groups[i] = respect_channel(channel, w.customer_ids,
+                                                rule.assign(w.customer_ids), w.at)  # fmt: skip
             if record.has_imports:
                 # Imported (externally randomized) customers keep their recorded group.
                 ids = [c for i in indexes for c in writes[i].customer_ids]
                 recorded = _recorded_groups(conn, record.id, ids)
-                groups = {
-                    i: _keep_recorded(recorded, writes[i].customer_ids, gs)
-                    for i, gs in groups.items()
-                }
+                for i, gs in groups.items():
+                    kept = _keep_recorded(recorded, writes[i].customer_ids, gs)
+                    groups[i] = respect_channel(channel, writes[i].customer_ids, kept, writes[i].at)
             rows: dict[str, tuple[str, int, str]] = {}
             for i in indexes:
                 for cid, grp in zip(writes[i].customer_ids, groups[i]):
-                    if grp != NOT_IN_PILOT and cid not in rows:  # the earliest request wins
+                    # Channel-held-out customers are never pilot members; the earliest wins.
+                    if grp not in (NOT_IN_PILOT, CHANNEL_HOLDOUT) and cid not in rows:
                         rows[cid] = (grp, writes[i].at, "hash")
             new = _insert_new(conn, record, rows)
+            if channel is not None:
+                _record_channel_members(conn, channel, writes, groups)
             for i in indexes:
                 results[i] = (groups[i], new if i == indexes[0] else 0)
     return results

@@ -17,6 +17,13 @@ The rule (documented with test vectors in the README):
   order they were declared.
 
 The salt is the pilot's ``salt`` (its key unless set at creation).
+
+**Channel holdout** (a channel's standing control group, one draw per period):
+``unit("channel:" + salt + ":" + period + ":" + customer_id) < holdout_share`` with the
+channel's salt and the period number (1, 2, … from the channel's start). It is a digest of its
+own, so it is independent of every pilot's groups, and a new period draws a fresh holdout.
+A pilot whose ``channel`` has a running holdout answers ``channel_holdout`` for those
+customers; everyone else gets the pilot's group as above.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from service.schema.common import HOLDOUT, NOT_IN_PILOT
+from service.schema.common import CHANNEL_HOLDOUT, ELIGIBLE, HOLDOUT, NOT_IN_PILOT
 
 
 # CPython's own SHA-256 avoids OpenSSL's per-object setup: ~1.5x faster on short inputs, same
@@ -50,6 +57,7 @@ _sha256 = _fast_sha256()
 __all__ = [
     "LAYER_BUCKETS",
     "AssignmentRule",
+    "ChannelRule",
     "bucket_ranges",
     "claim_buckets",
     "gate_values",
@@ -159,6 +167,31 @@ _FEW = 16
 def _unit(digest: bytes, start: int) -> float:
     """The big-endian uint64 at ``digest[start:start + 8]`` mapped like :func:`_to_unit`."""
     return (int.from_bytes(digest[start : start + 8], "big") >> 11) / _TWO_53
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRule:
+    """A channel's holdout in one period (see the module docstring)."""
+
+    salt: str
+    period: int
+    holdout_share: float
+
+    @property
+    def prefix(self) -> str:
+        return f"channel:{self.salt}:{self.period}:"
+
+    def held_out(self, customer_ids: Sequence[str]) -> list[bool]:
+        """Whether each customer is in the channel holdout this period."""
+        share, prefix = self.holdout_share, self.prefix
+        if len(customer_ids) <= _FEW:
+            return [_unit(_sha256(f"{prefix}{c}".encode()).digest(), 0) < share
+                    for c in customer_ids]  # fmt: skip
+        return (unit_values(prefix, customer_ids) < share).tolist()
+
+    def groups(self, customer_ids: Sequence[str]) -> list[str]:
+        """``channel_holdout`` or ``eligible`` for every customer."""
+        return [CHANNEL_HOLDOUT if h else ELIGIBLE for h in self.held_out(customer_ids)]
 
 
 @functools.lru_cache(maxsize=256)

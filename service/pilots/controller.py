@@ -8,9 +8,18 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from service.pilots import lifecycle
+from service.pilots import costs, lifecycle
 from service.runtime.dependencies import ActorDep, EngineDep, SettingsDep
-from service.schema import Conclusion, Pilot, PilotCreate, PilotList, PilotPatch
+from service.schema import (
+    Conclusion,
+    CostBatch,
+    CostList,
+    CostResult,
+    Pilot,
+    PilotCreate,
+    PilotList,
+    PilotPatch,
+)
 from service.schema.common import PilotStatus
 
 __all__ = ["PilotController"]
@@ -29,7 +38,7 @@ class PilotController(Controller):
         return lifecycle.create_pilot(engine, data, settings.clock(), actor=actor)
 
     @get("", operation_id="listPilots", sync_to_thread=True)
-    def list(
+    def list_pilots(
         self,
         engine: EngineDep,
         status: Annotated[PilotStatus | None, QueryParameter(description="only these")] = None,
@@ -38,7 +47,7 @@ class PilotController(Controller):
         return PilotList(experiments=lifecycle.list_pilots(engine, status))
 
     @get("/{key:str}", operation_id="getPilot", sync_to_thread=True)
-    def get(self, key: FromPath[str], engine: EngineDep) -> Pilot:
+    def get_pilot(self, key: FromPath[str], engine: EngineDep) -> Pilot:
         """One pilot with its design and lifecycle."""
         return lifecycle.get_pilot(engine, key).pilot
 
@@ -74,3 +83,17 @@ class PilotController(Controller):
     ) -> Pilot:  # fmt: skip
         """``running|stopped → concluded`` with the final decision and a note."""
         return lifecycle.conclude_pilot(engine, key, data, settings.clock(), actor=actor)
+
+    @post("/{key:str}/costs", operation_id="postPilotCosts", status_code=HTTP_200_OK,
+          sync_to_thread=True)  # fmt: skip
+    def post_costs(
+        self, key: FromPath[str], data: JSONBody[CostBatch], engine: EngineDep,
+        settings: SettingsDep, actor: ActorDep,
+    ) -> CostResult:  # fmt: skip
+        """Costs beyond per-exposure and fixed; re-posting an id restates that row."""
+        return costs.record_costs(engine, key, data.rows, actor=actor, now=settings.clock())
+
+    @get("/{key:str}/costs", operation_id="getPilotCosts", sync_to_thread=True)
+    def get_costs(self, key: FromPath[str], engine: EngineDep) -> CostList:
+        """The posted cost rows of a pilot, oldest first, with their total."""
+        return costs.list_costs(engine, key)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.admin import audit
 from service.assignment.rule import AssignmentRule, claim_buckets
+from service.channels.eligibility import check_pilot_fits
 from service.errors import Conflict, InvalidInput, NotFound
 from service.schema import Conclusion, Pilot, PilotCreate, PilotPatch
 from service.storage import totals
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 MUTABLE_WHILE_RUNNING = frozenset(
-    {"name", "hypothesis", "owner", "planned_duration_days", "costs", "traffic"}
+    {"name", "hypothesis", "owner", "planned_duration_days", "costs", "margin_rate", "traffic"}
 )
 
 
@@ -111,6 +112,7 @@ def create_pilot(
 ) -> Pilot:
     try:
         with write_transaction(engine) as conn:
+            check_pilot_fits(conn, body.channel, body.holdout_share, body.key)
             conn.execute(
                 pilots.insert().values(
                     key=body.key,
@@ -180,8 +182,8 @@ def patch_pilot(
                 raise Conflict(
                     f"The pilot is {status}; {', '.join(frozen)} cannot change after start"
                     " because it decides who is in which group or what is tested. Only name,"
-                    " hypothesis, owner, planned_duration_days, costs and a traffic increase"
-                    " may change."
+                    " hypothesis, owner, planned_duration_days, costs, margin_rate and a"
+                    " traffic increase may change."
                 )
             if "traffic" in changes:
                 if status != "running":
@@ -198,6 +200,8 @@ def patch_pilot(
             design = msgspec.convert(merged, PilotCreate)
         except msgspec.ValidationError as exc:
             raise InvalidInput(f"The patched pilot is invalid: {exc}") from exc
+        if status == "draft":
+            check_pilot_fits(conn, design.channel, design.holdout_share, key)
         values["design"] = msgspec.json.encode(design).decode()
         values["layer"] = design.layer
         values |= _windows(design)

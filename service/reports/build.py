@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from service.channels.review import channel_reviews
 from service.pilots.lifecycle import list_pilots
 from service.reports.store import find_snapshot
 from service.results.analyze import Options
@@ -113,6 +114,7 @@ def _review(
         final_note=pilot.decision_note if status == "concluded" else None,
         changes=_changes(results, *previous),
         previous_action=previous[1],
+        information_fraction=results.information_fraction if status == "running" else None,
         timeseries=series,
     )
 
@@ -145,6 +147,7 @@ def build_weekly_report(
                 prev_action = published[pilot.key].decision.action
         reviews.append(_review(engine, pilot, as_of, (before, prev_action), with_series))
     counts: dict[str, int] = {a: sum(r.decision.action == a for r in reviews) for a in ACTIONS}
+    channels, budget = channel_reviews(engine, start, end, as_of)
     return WeeklyReport(
         week=week,
         starts=start,
@@ -160,6 +163,8 @@ def build_weekly_report(
             cost=sum(r.revenue.cost for r in reviews),
         ),
         pilots=reviews,
+        channels=channels,
+        budget=budget,
     )
 
 

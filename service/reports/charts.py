@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from service.schema import ACTION_COLOURS, PilotReview
+from service.schema.display import lift_axis_limits
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -84,6 +85,7 @@ def cumulative_lift_svg(pilot: PilotReview) -> str | None:
     ax.axhline(0, color="#24292f", linewidth=1)
     ax.axhline(pilot.min_lift * 100, color="#cf222e", linestyle="--", linewidth=1,
                label="min_lift")  # fmt: skip
+    ax.set_ylim(*lift_axis_limits(by_variant.values(), pilot.min_lift * 100))
     ax.set_ylabel("cumulative lift (%)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

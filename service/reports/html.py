@@ -5,8 +5,19 @@ from __future__ import annotations
 
 from html import escape
 
+from service.reports.channels import CHANNEL_HEADERS, channel_cells
 from service.reports.charts import cumulative_lift_svg, forest_plot_svg
-from service.reports.markdown import ci, ci_money, incremental, money, p_text, pct, roi
+from service.reports.markdown import (
+    ci,
+    ci_money,
+    guardrail_text,
+    incremental,
+    lift_text,
+    money,
+    money_line,
+    p_text,
+    roi,
+)
 from service.schema import ACTION_COLOURS, PilotReview, WeeklyReport
 
 __all__ = ["render_html"]
@@ -34,15 +45,17 @@ def _badge(action: str) -> str:
 def _pilot(p: PilotReview) -> str:
     rows = "".join(
         f"<tr><td>{escape(c.variant)}</td><td>{escape(c.metric)}"
-        f"{' (guardrail)' if c.guardrail else ''}</td><td class=num>{pct(c.relative_lift)}</td>"
+        f"{' (guardrail)' if c.guardrail else ''}</td><td class=num>{escape(lift_text(c))}</td>"
         f"<td>{ci(c.relative_ci)}</td><td class=num>{p_text(c.p_value)}</td>"
-        f"<td class=num>{p_text(c.p_value_adjusted)}</td><td class=num>{incremental(c)}</td></tr>"
+        f"<td class=num>{p_text(c.p_value_adjusted)}</td><td class=num>{incremental(c)}</td>"
+        f"<td class=guardrail>{escape(guardrail_text(c))}</td></tr>"
         for c in [*p.primary, *p.guardrails]
     )
     reasons = "".join(f"<li>{escape(r)}</li>" for r in p.decision.reasons)
     warnings = "".join(f'<li class="warn">⚠ {escape(w)}</li>' for w in p.warnings)
     changes = "".join(f"<li>{escape(c)}</li>" for c in p.changes)
     series = cumulative_lift_svg(p)
+    variants = ", ".join(f"{escape(d.variant)} {_badge(d.action)}" for d in p.decision.variants)
     final = (
         f"<p><strong>Concluded: {escape(p.final_decision)}.</strong>"
         f" {escape(p.final_note or '')}</p>"
@@ -61,14 +74,43 @@ def _pilot(p: PilotReview) -> str:
 {f"<p><em>{escape(p.hypothesis)}</em></p>" if p.hypothesis else ""}
 <p>Customers: {", ".join(f"{escape(g)} {n:,}" for g, n in p.customers.items())}</p>
 <table><tr><th>variant</th><th>metric</th><th class=num>relative lift</th><th>interval</th>
-<th class=num>p</th><th class=num>adjusted p</th><th class=num>incremental</th></tr>{rows}</table>
+<th class=num>p</th><th class=num>adjusted p</th><th class=num>incremental</th>
+<th>guardrail</th></tr>{rows}</table>
 <p>Incremental revenue {money(p.revenue.incremental_revenue)}
 {ci_money(p.revenue.incremental_revenue_ci)} · cost {money(p.revenue.cost)} · incremental ROI
 {roi(p.revenue.incremental_roi)}</p>
+{f"<p>Per variant: {escape(money_line(p))}.</p>" if money_line(p) else ""}
+<p class="variant-decisions">Decision per variant: {variants}</p>
 <ul class="reasons">{reasons}</ul>{final}{needs}
 {f"<ul>{warnings}</ul>" if warnings else ""}
 <p>Since last week:</p><ul>{changes}</ul>
 {f'<div class="chart cumulative">{series}</div>' if series else ""}
+</section>"""
+
+
+def _channels(report: WeeklyReport) -> str:
+    """The channel table (incremental profit against the standing holdouts) and the budget."""
+    if not report.channels:
+        return ""
+    head = "".join(
+        f"<th{' class=num' if 0 < i < len(CHANNEL_HEADERS) - 1 else ''}>{escape(h)}</th>"
+        for i, h in enumerate(CHANNEL_HEADERS)
+    )
+    rows = "".join(
+        f'<tr id="channel-{escape(c.key)}">'
+        + "".join(
+            f"<td{' class=num' if 0 < i < len(cells) - 1 else ''}>{escape(cell)}</td>"
+            for i, cell in enumerate(cells)
+        )
+        + "</tr>"
+        for c, cells in ((c, channel_cells(c)) for c in report.channels)
+    )
+    budget = f'<p class="budget">{escape(report.budget.summary)}</p>' if report.budget else ""
+    reasons = "".join(f"<li>{escape(c.key)}: {escape(c.reason)}</li>" for c in report.channels)
+    return f"""
+<section class="channels" id="channels">
+<h2>Channels: incremental profit and where the budget should go</h2>
+<table><tr>{head}</tr>{rows}</table>{budget}<ul class="reasons">{reasons}</ul>
 </section>"""
 
 
@@ -90,6 +132,7 @@ def render_html(report: WeeklyReport) -> str:
 {_badge("continue")} {s.actions.get("continue", 0)} {_badge("check_data")}
 {s.actions.get("check_data", 0)}<br>Total incremental revenue {money(s.incremental_revenue)}
 · total cost {money(s.cost)}</div>
+{_channels(report)}
 {f'<div class="chart forest">{forest}</div>' if forest else ""}
 {pilots}
 </body></html>

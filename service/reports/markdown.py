@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service.reports.channels import CHANNEL_HEADERS, channel_cells
 from service.schema import Comparison, PilotReview, WeeklyReport
 
 __all__ = ["render_markdown"]
@@ -32,10 +33,48 @@ def incremental(c: Comparison) -> str:
     return f"{c.incremental_conversions:+,.0f}{band}"
 
 
+def guardrail_text(c: Comparison) -> str:
+    """A guardrail's verdict with its bound against the threshold; a structural-zero guardrail
+    shows its absolute rate against its cap (a relative lift over zero means nothing)."""
+    g = c.guardrail
+    if g is None:
+        return ""
+    verdict = g.verdict.replace("_", "-")
+    if g.rule == "max_rate":
+        rate = "n/a" if g.rate is None else f"{g.rate:.3%}"
+        bound = "n/a" if g.bound is None else f"{g.bound:.3%}"
+        return f"{verdict}: rate {rate}, upper bound {bound}, cap {g.threshold:.3%}"
+    bound = "n/a" if g.bound is None else f"{g.bound:+.1%}"
+    return f"{verdict}: harm at most {bound}, margin {g.threshold:.0%}"
+
+
+def lift_text(c: Comparison) -> str:
+    if c.guardrail is not None and c.guardrail.rule == "max_rate":
+        return "n/a" if c.guardrail.rate is None else f"rate {c.guardrail.rate:.3%}"
+    return pct(c.relative_lift)
+
+
+def money_line(p: PilotReview) -> str:
+    """Per variant: incremental profit with its interval, ROI, and the ROI verdict."""
+    parts = []
+    for m in p.revenue.variants:
+        if m.incremental_profit is None:
+            continue
+        roi_part = f", ROI {roi(m.incremental_roi)} {ci(m.incremental_roi_ci)}"
+        if m.incremental_roi is None:
+            roi_part = ""
+        parts.append(
+            f"{m.variant}: profit {money(m.incremental_profit)}"
+            f" {ci_money(m.incremental_profit_ci)}{roi_part}"
+        )
+    return "; ".join(parts)
+
+
 def _comparison_row(c: Comparison) -> str:
     return (
-        f"| {c.variant} | {c.metric} | {pct(c.relative_lift)} | {ci(c.relative_ci)} |"
+        f"| {c.variant} | {c.metric} | {lift_text(c)} | {ci(c.relative_ci)} |"
         f" {p_text(c.p_value)} | {p_text(c.p_value_adjusted)} | {incremental(c)} |"
+        f" {guardrail_text(c)} |"
     )
 
 
@@ -52,13 +91,19 @@ def _pilot(p: PilotReview) -> list[str]:
         "",
         "Customers: " + ", ".join(f"{g} {n:,}" for g, n in p.customers.items()),
         "",
-        "| variant | metric | relative lift | interval | p | adjusted p | incremental |",
-        "|---|---|---:|---|---:|---:|---:|",
+        "| variant | metric | relative lift | interval | p | adjusted p | incremental |"
+        " guardrail |",
+        "|---|---|---:|---|---:|---:|---:|---|",
         *(_comparison_row(c) for c in [*p.primary, *p.guardrails]),
         "",
         f"Incremental revenue {money(p.revenue.incremental_revenue)}"
         f" {ci_money(p.revenue.incremental_revenue_ci)}, cost {money(p.revenue.cost)},"
         f" incremental ROI {roi(p.revenue.incremental_roi)}.",
+        *([f"Per variant: {money_line(p)}."] if money_line(p) else []),
+        "",
+        "Decision per variant: "
+        + ", ".join(f"{d.variant} **{d.action}**" for d in p.decision.variants)
+        + ".",
         "",
         "Reasons:",
         *(f"- {r}" for r in p.decision.reasons),
@@ -96,8 +141,27 @@ def render_markdown(report: WeeklyReport) -> str:
         f" {money(s.incremental_revenue)}, total cost {money(s.cost)}.",
         "",
     ]
+    lines += _channels(report)
     for p in report.pilots:
         lines += _pilot(p)
     if not report.pilots:
         lines.append("No pilot ran during this week.")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _channels(report: WeeklyReport) -> list[str]:
+    """The channel table (incremental profit against the standing holdouts) and the budget."""
+    if not report.channels:
+        return []
+    return [
+        "## Channels: incremental profit and where the budget should go",
+        "",
+        "| " + " | ".join(CHANNEL_HEADERS) + " |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        *("| " + " | ".join(channel_cells(c)) + " |" for c in report.channels),
+        "",
+        f"**Budget:** {report.budget.summary}" if report.budget else "",
+        "",
+        *(f"- {c.key}: {c.reason}" for c in report.channels),
+        "",
+    ]

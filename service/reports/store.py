@@ -54,6 +54,7 @@ def publish_report(
                         note=None,
                         source="weekly_review",
                         recorded_at=to_us(now),
+                        information_fraction=review.information_fraction,
                     )
                 )
     except IntegrityError as exc:

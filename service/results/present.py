@@ -28,7 +28,7 @@ def comparison(
     variant: str,
     metric: str,
     kind: ComparisonKind,
-    guardrail: bool = False,
+    guardrail: schema.Guardrail | None = None,
     direction: Direction = "increase",
     treated_customers: int | None = None,
     exposure_rate: float = 0.0,
@@ -56,6 +56,7 @@ def comparison(
         absolute_ci=c.absolute_ci,
         relative_lift=_finite(c.relative_lift),
         relative_se=c.relative_se,
+        relative_status=c.relative_status,
         relative_ci=c.relative_ci,
         p_value=c.p_value,
         p_value_adjusted=p_adjusted,
@@ -99,13 +100,20 @@ def decision(d: stats.Decision) -> schema.Decision:
     return schema.Decision(
         action=d.action,
         reasons=d.reasons,
+        variants=[
+            schema.VariantDecision(variant=v.variant, action=v.action, reasons=v.reasons)
+            for v in d.variants
+        ],
         variant_actions=dict(d.variant_actions),
         needed_customers=d.needed_customers,
         needed_days=d.needed_days,
     )
 
 
-def plan(p: stats.Plan, *, mean_metric: bool) -> schema.PlanResponse:
+def plan(
+    p: stats.Plan, *, mean_metric: bool, method: stats.Method = "fixed", looks: int = 1,
+    factor: float = 1.0,
+) -> schema.PlanResponse:  # fmt: skip
     return schema.PlanResponse(
         metric_kind="mean" if mean_metric else "binary",
         effect_size=p.effect_size,
@@ -114,4 +122,7 @@ def plan(p: stats.Plan, *, mean_metric: bool) -> schema.PlanResponse:
         total_customers=p.total_customers,
         days=p.days,
         alpha_per_comparison=p.alpha_per_comparison,
+        method=method,
+        looks=looks,
+        inflation_factor=factor,
     )

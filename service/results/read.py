@@ -1,7 +1,8 @@
 """The read side of results: one read transaction per look, then pure computation.
 
-:func:`read_pilot` loads the pilot and its per-arm sums in one transaction (a consistent
-snapshot); :func:`compute_results` hands them to :func:`service.results.analyze.analyze`.
+:func:`read_pilot` loads, in one transaction (a consistent snapshot), the pilot, its per-arm
+sums, the information fractions of its published looks and its posted costs;
+:func:`compute_results` hands them to :func:`service.results.analyze.analyze`.
 """
 
 from __future__ import annotations
@@ -9,17 +10,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 
+from service.pilots.costs import posted_costs
 from service.pilots.lifecycle import PilotRecord, load_pilot
-from service.results.analyze import Options, analyze
+from service.results.analyze import Facts, Options, analyze, conversions_metric
 from service.schema import Metric, Results
 from service.schema.common import HOLDOUT
 from service.storage.aggregates import PilotAggregate, aggregate_pilot
 from service.storage.sql import read_transaction
+from service.storage.tables import decision_log
 from service.timeutil import US_PER_DAY, to_us
 
-__all__ = ["aggregate_as_of", "compute_results", "read_pilot"]
+__all__ = ["aggregate_as_of", "compute_results", "published_looks", "read_pilot"]
 
 
 def aggregate_as_of(
@@ -37,14 +40,35 @@ def aggregate_as_of(
     )
 
 
-def read_pilot(engine: Engine, key: str, as_of: datetime) -> tuple[PilotRecord, PilotAggregate]:
+def published_looks(conn: Connection, key: str, as_of: datetime) -> tuple[float, ...]:
+    """Information fractions of the weekly reviews published before ``as_of``: the looks the
+    group-sequential test has already spent α on."""
+    rows = conn.execute(
+        select(decision_log.c.information_fraction).where(
+            decision_log.c.pilot_key == key,
+            decision_log.c.source == "weekly_review",
+            decision_log.c.information_fraction.is_not(None),
+            decision_log.c.recorded_at <= to_us(as_of),
+        )
+    )
+    return tuple(sorted({float(f) for (f,) in rows}))
+
+
+def read_pilot(
+    engine: Engine, key: str, as_of: datetime
+) -> tuple[PilotRecord, PilotAggregate, Facts]:
     with read_transaction(engine) as conn:
         record = load_pilot(conn, key)
-        return record, aggregate_as_of(conn, record, as_of, record.pilot.metrics)
+        metrics = [*record.pilot.metrics, conversions_metric(record.pilot)]
+        agg = aggregate_as_of(conn, record, as_of, metrics)
+        facts = Facts(
+            published_looks(conn, key, as_of), posted_costs(conn, record.id, as_of.date())
+        )
+        return record, agg, facts
 
 
 def compute_results(
     engine: Engine, key: str, as_of: datetime, options: Options = Options()
 ) -> Results:
-    record, agg = read_pilot(engine, key, as_of)
-    return analyze(record, agg, as_of, options)
+    record, agg, facts = read_pilot(engine, key, as_of)
+    return analyze(record, agg, as_of, options, facts)

@@ -3,9 +3,11 @@ warehouse). No storage is involved."""
 
 from __future__ import annotations
 
+from service.errors import InvalidInput
 from service.results import present
 from service.schema import AnalyzeArm, AnalyzeRequest, AnalyzeResponse
 from stats import CovariateSample, SampleMean, compare, holm, srm_check
+from stats.validity import check_sufficient
 
 __all__ = ["analyze_sums"]
 
@@ -19,7 +21,32 @@ def _arm(a: AnalyzeArm, *, with_covariate: bool) -> SampleMean | CovariateSample
     )
 
 
+def _check(req: AnalyzeRequest) -> None:
+    """Refuse sums that no data could produce, naming the arm and the rule (a clipped negative
+    variance would otherwise come back as a confident, wrong lift)."""
+    sentences = [
+        (i, f"arm {a.group!r}: {sentence}")
+        for i, a in enumerate(req.arms)
+        for sentence in check_sufficient(
+            a.n,
+            a.sum,
+            a.sum_squares,
+            binary=req.metric_kind == "binary",
+            covariate_sum=a.covariate_sum,
+            covariate_sum_squares=a.covariate_sum_squares,
+            cross_sum=a.cross_sum,
+        )
+    ]
+    if sentences:
+        raise InvalidInput(
+            "No data can produce these sums: " + " ".join(s for _, s in sentences),
+            extra=[{"index": i, "field": "arms", "message": s} for i, s in sentences],
+        )
+
+
 def analyze_sums(req: AnalyzeRequest) -> AnalyzeResponse:
+    _check(req)
+    looks = [n / req.planned_customers for n in req.looks] if req.planned_customers else []
     control = next(a for a in req.arms if a.group == req.control)
     variants = [a for a in req.arms if a.group != req.control]
     # CUPED only when every arm carries the covariate sums, as the contract says.
@@ -33,6 +60,7 @@ def analyze_sums(req: AnalyzeRequest) -> AnalyzeResponse:
             method=req.method,
             planned_customers=req.planned_customers,
             cuped=req.cuped,
+            looks=looks,
         )
         for v in variants
     ]

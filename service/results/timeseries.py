@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from service.pilots.lifecycle import load_pilot
 from service.results.analyze import Options, pilot_method, primary_comparisons
-from service.results.read import aggregate_as_of
+from service.results.read import aggregate_as_of, published_looks
 from service.schema import Timeseries, TimeseriesPoint
 from service.schema.common import HOLDOUT
 from service.storage.sql import read_transaction
@@ -45,7 +45,8 @@ def compute_timeseries(engine: Engine, key: str, as_of: datetime, options: Optio
             end = min(as_of, pilot.stopped_at) if pilot.stopped_at else as_of
             for moment in _day_ends(pilot.started_at, end):
                 agg = aggregate_as_of(conn, record, moment, [primary])
-                method, row = primary_comparisons(pilot, agg, moment, options)
+                looks = published_looks(conn, key, moment)
+                method, row = primary_comparisons(pilot, agg, moment, options, looks)
                 holdout = agg.arms[HOLDOUT].customers
                 for variant, c, _ in row:
                     points.append(

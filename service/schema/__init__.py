@@ -10,7 +10,11 @@ from __future__ import annotations
 from service.schema import admin as _admin
 from service.schema import analysis as _analysis
 from service.schema import assignment as _assignment
+from service.schema import channels as _channels
 from service.schema import common as _common
+from service.schema import costs as _costs
+from service.schema import display as _display
+from service.schema import errors as _errors
 from service.schema import events as _events
 from service.schema import pilots as _pilots
 from service.schema import reports as _reports
@@ -18,7 +22,11 @@ from service.schema import results as _results
 from service.schema.admin import *  # noqa: F403
 from service.schema.analysis import *  # noqa: F403
 from service.schema.assignment import *  # noqa: F403
+from service.schema.channels import *  # noqa: F403
 from service.schema.common import *  # noqa: F403
+from service.schema.costs import *  # noqa: F403
+from service.schema.display import *  # noqa: F403
+from service.schema.errors import *  # noqa: F403
 from service.schema.events import *  # noqa: F403
 from service.schema.pilots import *  # noqa: F403
 from service.schema.reports import *  # noqa: F403
@@ -33,4 +41,8 @@ __all__ = [
     *_analysis.__all__,
     *_reports.__all__,
     *_admin.__all__,
+    *_costs.__all__,
+    *_display.__all__,
+    *_channels.__all__,
+    *_errors.__all__,
 ]

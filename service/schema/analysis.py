@@ -27,7 +27,7 @@ AnalyzedKind = Literal["binary", "mean"]
 
 class AnalyzeArm(Request):
     group: Label
-    n: Annotated[int, Meta(ge=0)]
+    n: Annotated[int, Meta(ge=0, le=10**12)]
     sum: FiniteValue
     sum_squares: SumOfSquares
     covariate_sum: FiniteValue | None = None
@@ -46,7 +46,9 @@ class AnalyzeRequest(Request):
     cuped: bool = True
     min_lift: MinLift | None = None
     planned_customers: Annotated[int, Meta(ge=1)] | None = None
-    expected_shares: dict[Label, Annotated[float, Meta(gt=0)]] | None = None
+    expected_shares: dict[Label, Annotated[float, Meta(gt=0, le=1e6)]] | None = None
+    looks: Annotated[list[Annotated[int, Meta(ge=1, le=10**12)]], Meta(max_length=50)] = []
+    """Customers (in all arms) at each earlier look of the sequential method, oldest first."""
 
     def __post_init__(self) -> None:
         groups = [a.group for a in self.arms]
@@ -65,6 +67,10 @@ class AnalyzeRequest(Request):
                 )
         if self.expected_shares is not None and set(self.expected_shares) != set(groups):
             raise ValueError("expected_shares: must name exactly the arms' groups")
+        if self.looks and (self.method != "sequential" or self.planned_customers is None):
+            raise ValueError("looks: earlier looks need method 'sequential' and planned_customers")
+        if any(b <= a for a, b in zip(self.looks, self.looks[1:])):
+            raise ValueError("looks: the customers at earlier looks must increase")
 
 
 class AnalyzeResponse(Response):
@@ -79,8 +85,12 @@ class PlanRequest(Request):
     power: Probability = 0.8
     holdout_share: Share = 0.5
     variants: Annotated[int, Meta(ge=1, le=20)] = 1
-    daily_customers: Annotated[float, Meta(gt=0)] | None = None
-    sd: Annotated[float, Meta(gt=0)] | None = None
+    daily_customers: Annotated[float, Meta(gt=0, le=1e10)] | None = None
+    sd: Annotated[float, Meta(gt=0, le=1e12)] | None = None
+    method: Method = "sequential"
+    """The design to size for: ``sequential`` (group-sequential over ``looks`` weekly reviews,
+    the default while a pilot runs), ``fixed`` or ``always_valid``."""
+    looks: Annotated[int, Meta(ge=1, le=52)] = 4
 
     def __post_init__(self) -> None:
         if self.sd is None and not self.baseline * (1 + self.min_lift) < 1:
@@ -98,3 +108,8 @@ class PlanResponse(Response):
     total_customers: int
     days: int | None
     alpha_per_comparison: float
+    method: Method = "fixed"
+    looks: int = 1
+    """Looks the size assumes (equally spaced: the weekly reviews)."""
+    inflation_factor: float = 1.0
+    """Customers of this design relative to the fixed-horizon test at the same power."""

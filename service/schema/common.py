@@ -23,7 +23,8 @@ from stats.inference import Method
 
 __all__ = [
     "ACTIONS",
-    "ACTION_COLOURS",
+    "CHANNEL_HOLDOUT",
+    "ELIGIBLE",
     "HOLDOUT",
     "KEY_PATTERN",
     "MAX_BATCH",
@@ -66,7 +67,11 @@ HOLDOUT = "holdout"
 """The randomized control group of every pilot."""
 NOT_IN_PILOT = "not_in_pilot"
 """Customers outside the pilot's traffic or layer share; never recorded."""
-RESERVED_GROUPS = frozenset({HOLDOUT, NOT_IN_PILOT})
+CHANNEL_HOLDOUT = "channel_holdout"
+"""Customers a running channel holdout keeps from every send of that channel (pilots included)."""
+ELIGIBLE = "eligible"
+"""Customers a channel may message: everyone outside its holdout."""
+RESERVED_GROUPS = frozenset({HOLDOUT, NOT_IN_PILOT, CHANNEL_HOLDOUT})
 
 MAX_BATCH = 100_000
 """Most customer ids per assignment call and events per event batch (the hard maximum;
@@ -84,13 +89,6 @@ Direction = Literal["increase", "decrease"]
 Action = Literal["scale", "stop", "continue", "check_data"]
 
 ACTIONS: tuple[Action, ...] = ("scale", "stop", "continue", "check_data")
-ACTION_COLOURS: dict[str, str] = {
-    "scale": "#1a7f37",
-    "stop": "#cf222e",
-    "continue": "#9a6700",
-    "check_data": "#8250df",
-}
-"""The colour of each recommended action in the HTML review, its charts and the dashboard."""
 
 
 def default_method(status: str) -> Method:

@@ -47,6 +47,7 @@ Variants = Annotated[list["Variant"], Meta(min_length=1, max_length=20)]
 Metrics = Annotated[list["Metric"], Meta(min_length=1, max_length=50)]
 MinDurationDays = Annotated[int, Meta(ge=0, le=3650)]
 FinalDecision = Literal["scale", "stop"]
+Margin = Annotated[float, Meta(gt=0, le=10)]
 
 
 class Variant(Request):
@@ -66,6 +67,28 @@ class Metric(Request):
     kind: MetricKindName
     guardrail: bool = False
     direction: Direction = "increase"
+    margin: Margin | None = None
+    """Guardrails only: the variant may be at most this much worse than the holdout
+    (relative non-inferiority margin; 0.10 by default when neither rule is given)."""
+    max_rate: Annotated[float, Meta(gt=0, le=1e6)] | None = None
+    """Guardrails only, for a metric that is structurally zero in the holdout (unsubscribes,
+    complaints): the variant's rate per customer may be at most this (binary or count)."""
+
+    def __post_init__(self) -> None:
+        if not self.guardrail and (self.margin is not None or self.max_rate is not None):
+            raise ValueError(f"metrics: {self.key!r} has a margin or max_rate but is no guardrail")
+        if self.margin is not None and self.max_rate is not None:
+            raise ValueError(f"metrics: {self.key!r} takes a margin or a max_rate, not both")
+        if self.max_rate is not None:
+            if self.kind == "sum":
+                raise ValueError(f"metrics: {self.key!r}: max_rate caps a binary or count metric")
+            if self.direction != "decrease":
+                raise ValueError(
+                    f"metrics: {self.key!r}: max_rate caps a metric whose good direction is"
+                    " 'decrease'"
+                )
+            if self.kind == "binary" and self.max_rate >= 1:
+                raise ValueError(f"metrics: {self.key!r}: a binary max_rate must be below 1")
 
 
 DEFAULT_METRICS = (
@@ -122,6 +145,14 @@ class PilotCreate(Request, kw_only=True):
     planned_duration_days: Days = 14
     min_duration_days: MinDurationDays = 7
     costs: Costs | None = None
+    min_roi: Annotated[float, Meta(ge=-1, le=1000)] = 0.0
+    """Scale needs the incremental ROI interval's lower bound at least this (0: pays back)."""
+    margin_rate: Annotated[float, Meta(gt=0, le=1)] = 1.0
+    """The share of revenue that is profit (incremental profit = margin_rate × revenue − cost)."""
+    max_holdout_exposed_share: Annotated[float, Meta(ge=0, lt=1)] = 0.01
+    """More of the holdout exposed than this makes the decision ``check_data``."""
+    min_conversions: Annotated[int, Meta(ge=0, le=10**9)] = 100
+    """No scale or stop before each arm has this many conversions of the primary metric."""
 
     def __post_init__(self) -> None:
         if self.metrics is None:
@@ -159,6 +190,10 @@ class PilotPatch(Request):
     planned_duration_days: Days | UnsetType = UNSET
     min_duration_days: MinDurationDays | UnsetType = UNSET
     costs: Costs | UnsetType | None = UNSET
+    min_roi: Annotated[float, Meta(ge=-1, le=1000)] | UnsetType = UNSET
+    margin_rate: Annotated[float, Meta(gt=0, le=1)] | UnsetType = UNSET
+    max_holdout_exposed_share: Annotated[float, Meta(ge=0, lt=1)] | UnsetType = UNSET
+    min_conversions: Annotated[int, Meta(ge=0, le=10**9)] | UnsetType = UNSET
 
 
 class Conclusion(Request):
@@ -191,6 +226,10 @@ class Pilot(Response, kw_only=True):
     costs: Costs | None
     created_at: datetime
     min_duration_days: int = 7
+    min_roi: float = 0.0
+    margin_rate: float = 1.0
+    max_holdout_exposed_share: float = 0.01
+    min_conversions: int = 100
     started_at: datetime | None = None
     stopped_at: datetime | None = None
     concluded_at: datetime | None = None

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta
 
+from service.schema.channels import BudgetSummary, ChannelReview
 from service.schema.common import Action, Method, PilotStatus, Request, Response
 from service.schema.pilots import FinalDecision
 from service.schema.results import Comparison, Decision, Revenue, Srm, TimeseriesPoint
@@ -58,6 +59,9 @@ class PilotReview(Response):
     final_note: str | None = None
     changes: list[str] = []
     previous_action: Action | None = None
+    information_fraction: float | None = None
+    """This look's share of the planned customers; publishing records it as a look of the
+    group-sequential test."""
     timeseries: list[TimeseriesPoint] = []
 
 
@@ -76,6 +80,9 @@ class WeeklyReport(Response):
     compared_with: str | None
     summary: ReportSummary
     pilots: list[PilotReview]
+    # Added with channel holdouts (issue 16); defaults keep older snapshots decodable.
+    channels: list[ChannelReview] = []
+    budget: BudgetSummary | None = None
 
 
 class PublishRequest(Request):

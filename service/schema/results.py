@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Literal
 
 from service.schema.common import Action, Direction, Interval, Method, PilotStatus, Response
-from stats.comparison import ComparisonStatus
+from stats.comparison import ComparisonStatus, TestName
+from stats.fieller import RelativeStatus
 
 __all__ = [
     "Arm",
@@ -14,11 +15,14 @@ __all__ = [
     "Comparison",
     "ComparisonKind",
     "Decision",
+    "Guardrail",
     "Results",
     "Revenue",
     "Srm",
     "Timeseries",
     "TimeseriesPoint",
+    "VariantDecision",
+    "VariantMoney",
 ]
 
 ComparisonKind = Literal["binary", "count", "sum", "mean"]
@@ -39,13 +43,31 @@ class Arm(Response):
     metrics: dict[str, ArmMetric]
 
 
+class Guardrail(Response):
+    """A guardrail's verdict for one variant: ``bound`` is the one-sided upper confidence bound
+    of harm (relative harm for ``relative_margin``, the variant's rate for ``max_rate``) at the
+    Bonferroni-corrected level ``alpha``; ``harmed`` when the whole interval lies beyond the
+    threshold, ``non_inferior`` when the bound is within it."""
+
+    rule: Literal["relative_margin", "max_rate"]
+    threshold: float
+    bound: float | None
+    verdict: Literal["non_inferior", "harmed", "inconclusive"]
+    message: str
+    lower: float | None = None
+    alpha: float = 0.05
+    rate: float | None = None
+    needed_customers: int | None = None
+
+
 class Comparison(Response):
-    """One variant against the holdout on one metric; ``None`` marks an undefined number."""
+    """One variant against the holdout on one metric; ``None`` marks an undefined number.
+    ``guardrail`` is the verdict of a guardrail metric, ``None`` for other metrics."""
 
     variant: str
     metric: str
     kind: ComparisonKind
-    guardrail: bool
+    guardrail: Guardrail | None
     status: ComparisonStatus
     message: str | None
     control_mean: float
@@ -61,7 +83,7 @@ class Comparison(Response):
     cuped: bool
     variance_reduction: float | None
     method: Method
-    test: Literal["welch_t", "sequential"]
+    test: TestName
     incremental_conversions: float | None
     incremental_conversions_ci: Interval | None
     exposure_rate: float
@@ -69,6 +91,27 @@ class Comparison(Response):
     lift_among_exposed_ci: Interval | None
     direction: Direction = "increase"
     relative_se: float | None = None
+    relative_status: RelativeStatus = "ok"
+
+
+class VariantMoney(Response):
+    """What one variant earned and cost: incremental profit = margin_rate × incremental revenue
+    − cost; ROI = profit / cost; iROAS = incremental revenue / cost."""
+
+    variant: str
+    cost: float
+    incremental_revenue: float | None = None
+    incremental_revenue_ci: Interval | None = None
+    incremental_profit: float | None = None
+    incremental_profit_ci: Interval | None = None
+    probability_profitable: float | None = None
+    incremental_roi: float | None = None
+    incremental_roi_ci: Interval | None = None
+    iroas: float | None = None
+    iroas_ci: Interval | None = None
+    cost_per_incremental_conversion: float | None = None
+    cost_per_incremental_conversion_ci: Interval | None = None
+    roi_verdict: Literal["meets", "below", "inconclusive"] | None = None
 
 
 class Revenue(Response):
@@ -78,13 +121,26 @@ class Revenue(Response):
     incremental_roi: float | None
     incremental_revenue_ci: Interval | None = None
     incremental_roi_ci: Interval | None = None
+    margin_rate: float = 1.0
+    incremental_profit: float | None = None
+    incremental_profit_ci: Interval | None = None
+    costs_by_kind: dict[str, float] = {}
+    variants: list[VariantMoney] = []
+
+
+class VariantDecision(Response):
+    variant: str
+    action: Action
+    reasons: list[str]
 
 
 class Decision(Response):
-    """``scale`` / ``stop`` / ``continue`` / ``check_data`` with reasons as sentences."""
+    """``scale`` / ``stop`` / ``continue`` / ``check_data`` with reasons as sentences; the first
+    reason names each variant's call, and ``variants`` holds them one by one."""
 
     action: Action
     reasons: list[str]
+    variants: list[VariantDecision] = []
     variant_actions: dict[str, Action] = {}
     needed_customers: int | None = None
     needed_days: int | None = None
@@ -118,6 +174,11 @@ class Results(Response):
     cuped: bool = True
     days_running: float = 0.0
     planned_customers: int | None = None
+    information_fraction: float | None = None
+    """Customers as a share of those planned: where this look stands in the group-sequential
+    design (``None`` before the first day)."""
+    looks: list[float] = []
+    """Information fractions of the earlier looks that counted (published reviews)."""
 
 
 class TimeseriesPoint(Response):

@@ -134,6 +134,24 @@ decision_log = Table(
     Column("note", Text, nullable=True),
     Column("source", String(16), nullable=False),
     Column("recorded_at", BigInteger, nullable=False),
+    # The share of the planned customers reached at a published review: a look of the
+    # group-sequential test (None for conclusions and for reviews published before 0008).
+    Column("information_fraction", Float, nullable=True),
+)
+
+# Costs posted for a pilot beyond its per-exposure and fixed costs; the caller's id is the key,
+# so re-posting it restates the row. ``variant`` None: shared by the variants by exposures.
+pilot_costs = Table(
+    "pilot_costs",
+    metadata,
+    Column("pilot_id", Integer, primary_key=True),
+    Column("id", String(ID_WIDTH), primary_key=True),
+    Column("date", String(10), nullable=False),
+    Column("amount", Float, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("variant", String(64), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("recorded_at", BigInteger, nullable=False),
 )
 
 # API keys: only a SHA-256 of the secret is stored (the secret is 256 random bits, so a fast
@@ -160,4 +178,49 @@ audit_log = Table(
     Column("action", String(32), nullable=False),
     Column("target", String(200), nullable=False),
     Column("change", Text, nullable=False),
+)
+
+# Channels with a standing holdout (issue 16). ``design`` is the declared channel as JSON (its
+# shape is owned by service.schema); ``schedule`` lists the period segments
+# ``[first period, its start in µs, days per period]``: one at start, one more whenever
+# ``period_days`` changes while running (from the next period on, so no period moves).
+channels = Table(
+    "channels",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("design", Text, nullable=False),
+    Column("schedule", Text, nullable=False, default="[]"),
+    Column("created_at", BigInteger, nullable=False),
+    Column("started_at", BigInteger, nullable=True),
+    Column("stopped_at", BigInteger, nullable=True),
+)
+
+# A customer's first membership of a channel per period (``eligible`` or ``channel_holdout``),
+# recorded by eligibility calls and by the assignments of the channel's pilots. The key puts one
+# period's members next to each other: the results read one range.
+channel_members = Table(
+    "channel_members",
+    metadata,
+    Column("channel_id", Integer, primary_key=True),
+    Column("period", Integer, primary_key=True),
+    Column("customer_id", String(ID_WIDTH), primary_key=True),
+    Column("grp", String(16), nullable=False),
+    Column("first_at", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Costs posted for a channel (media, per message, tech, people); the caller's id is the key, so
+# re-posting it restates the row.
+channel_costs = Table(
+    "channel_costs",
+    metadata,
+    Column("channel_id", Integer, primary_key=True),
+    Column("id", String(ID_WIDTH), primary_key=True),
+    Column("date", String(10), nullable=False),
+    Column("amount", Float, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("recorded_at", BigInteger, nullable=False),
 )

@@ -34,7 +34,8 @@ def test_client_returns_the_service_types_and_frames(
         assert isinstance(series, pd.DataFrame) and series["date"].is_monotonic_increasing
         assert series["customers"].iloc[-1] == sum(a.customers for a in results.arms)
         plan = client.plan(baseline=0.05, min_lift=0.06, holdout_share=0.1, daily_customers=20000)
-        assert isinstance(plan, PlanResponse) and plan.days == 24
+        # Sized for the default group-sequential design of four looks (24 days fixed-horizon).
+        assert isinstance(plan, PlanResponse) and plan.days == 25 and plan.looks == 4
         report = client.weekly_report(pilot_data.week2)
         assert isinstance(report, WeeklyReport) and report.summary.pilots == 5
         assert "# Weekly scale/stop review" in client.weekly_report_text(pilot_data.week2)

@@ -32,5 +32,5 @@ def test_example_notebook_runs_without_errors(
     table = code[2].outputs[0].data["text/html"]
     assert "relative_lift" in table and "orders" in table
     assert WIDGET_VIEW in code[4].outputs[0].data  # the planning widget
-    assert "customers, about 24 days" in code[5].outputs[0].text
+    assert "customers, about 25 days" in code[5].outputs[0].text  # four weekly looks
     assert "Weekly scale/stop review" in code[6].outputs[0].data["text/markdown"]

@@ -4,7 +4,7 @@ Week 1 is the ISO week before the last complete one (by the real clock), week 2 
 complete one, so that a real server and its schedule see the same weeks as the tests:
 
 * ``winner``   — +50 % orders: ``continue`` after week 1 (minimum duration), ``scale`` after week 2;
-* ``loser``    — −40 % orders: ``stop``;
+* ``loser``    — −40 % orders: ``continue`` after week 1 (too early), ``stop`` after week 2;
 * ``unclear``  — no effect, few customers: ``continue``;
 * ``skewed``   — assignments imported 3:1 for a 50/50 design: sample-ratio mismatch, ``check_data``;
 * ``finished`` — +50 %, concluded with ``scale`` on the Thursday of week 2.
@@ -45,7 +45,7 @@ def _pilot(key: str) -> dict[str, Any]:
         "metrics": [{"key": "orders", "event": "order", "kind": "binary"},
                     {"key": "revenue", "event": "order", "kind": "sum"},
                     {"key": "unsubscribes", "event": "unsubscribe", "kind": "binary",
-                     "guardrail": True, "direction": "decrease"}],
+                     "guardrail": True, "direction": "decrease", "margin": 0.5}],
         "min_lift": 0.05, "planned_duration_days": 14,
         "costs": {"per_exposure": 0.05, "fixed": 100.0},
     }  # fmt: skip

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from service.app import create_app
 from service.runtime.clock import SimulatedClock
 from service.settings import Settings
 from stats import SampleMean, compare, holm, plan_pilot
+from stats.group_sequential import inflation_factor
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
@@ -75,10 +77,20 @@ def test_clear_winner_is_scaled_with_sequential_inference(
     assert orders["relative_ci"][0] > 0.2
     fixed = api.get("/v1/experiments/sms/results", params={"method": "fixed"}).json()
     f_orders = next(c for c in fixed["comparisons"] if c["metric"] == "orders")
-    # The always-valid interval is wider than the single-look one around the same estimate.
-    width = orders["absolute_ci"][1] - orders["absolute_ci"][0]
-    assert width > f_orders["absolute_ci"][1] - f_orders["absolute_ci"][0]
+    always = api.get("/v1/experiments/sms/results", params={"method": "always_valid"}).json()
+    a_orders = next(c for c in always["comparisons"] if c["metric"] == "orders")
+
+    def width(c: dict[str, Any]) -> float:
+        return float(c["absolute_ci"][1] - c["absolute_ci"][0])
+
+    # No review was published, so this is the group-sequential design's first and final look:
+    # its boundary is the fixed test's (normal instead of t), and the confidence sequence, valid
+    # at every look, is wider around the same estimate.
+    assert r["looks"] == [] and r["information_fraction"] == 1.0
+    assert width(orders) == pytest.approx(width(f_orders), rel=1e-3)
+    assert width(a_orders) > 1.2 * width(orders)
     assert f_orders["absolute_lift"] == pytest.approx(orders["absolute_lift"])
+    assert a_orders["absolute_lift"] == pytest.approx(orders["absolute_lift"])
     # Money: incremental revenue interval and ROI interval from it.
     rev = r["revenue"]
     lo, hi = rev["incremental_revenue_ci"]
@@ -150,11 +162,18 @@ def test_analyze_endpoint(api: TestClient[Any]) -> None:
 def test_plan_endpoint(api: TestClient[Any]) -> None:
     body = {"baseline": 0.05, "min_lift": 0.06, "alpha": 0.05, "power": 0.8,
             "holdout_share": 0.1, "variants": 1, "daily_customers": 20000}  # fmt: skip
-    r = api.post("/v1/plan", json=body)
+    r = api.post("/v1/plan", json=dict(body, method="fixed"))
     assert r.status_code == 200, r.text
     p = plan_pilot(baseline=0.05, min_lift=0.06, holdout_share=0.1, daily_customers=20000)
     assert r.json()["total_customers"] == p.total_customers
     assert r.json()["days"] == p.days and r.json()["metric_kind"] == "binary"
+    # The default sizes the group-sequential design of four weekly looks.
+    seq = api.post("/v1/plan", json=body).json()
+    factor = inflation_factor(4, 0.05, 0.8)
+    assert seq["method"] == "sequential" and seq["looks"] == 4
+    assert seq["inflation_factor"] == pytest.approx(factor) and 1.01 < factor < 1.03
+    assert seq["holdout_customers"] == math.ceil(p.holdout_customers * factor)
+    assert seq["customers_per_variant"] == math.ceil(p.customers_per_variant * factor)
     mean = api.post("/v1/plan", json=dict(body, baseline=30.0, sd=60.0)).json()
     assert mean["metric_kind"] == "mean" and mean["holdout_customers"] > 0
     r = api.post("/v1/plan", json=dict(body, baseline=0.99))

@@ -40,6 +40,8 @@ NEEDS: dict[tuple[str, str], str] = {
     ("POST", "/v1/experiments/{key:str}/start"): "admin",
     ("POST", "/v1/experiments/{key:str}/stop"): "admin",
     ("POST", "/v1/experiments/{key:str}/conclude"): "admin",
+    ("POST", "/v1/experiments/{key:str}/costs"): "admin",
+    ("GET", "/v1/experiments/{key:str}/costs"): "read",
     ("POST", "/v1/experiments/{key:str}/assignments"): "assign",
     ("POST", "/v1/experiments/{key:str}/assignments/import"): "admin",
     ("GET", "/v1/experiments/{key:str}/assignments/{customer_id:str}"): "read",

@@ -115,6 +115,11 @@ def test_publish_is_immutable_and_next_week_shows_changes(
     assert first.status_code == 201 and first.json()["published_by"] == "api"
     week1 = _by_key(first.json()["report"])
     assert week1["winner"]["decision"]["action"] == "continue"  # not yet 7 days
+    # Too early to call stops as well as scales; the reason says so.
+    assert week1["loser"]["decision"]["action"] == "continue"
+    assert any("Too early to call" in r for r in week1["loser"]["decision"]["reasons"])
+    # The look is recorded: 6.6 of 14 planned days is the information fraction of week 1.
+    assert 0.4 < week1["winner"]["information_fraction"] < 0.55
     again = api.post("/v1/reports", json={"week": data.week1})
     assert again.status_code == 409 and "immutable" in again.json()["detail"]
     assert [r["week"] for r in api.get("/v1/reports").json()["reports"]] == [data.week1]
@@ -123,6 +128,11 @@ def test_publish_is_immutable_and_next_week_shows_changes(
     assert stored["report"] == first.json()["report"]
     assert "<svg" in api.get(f"/v1/reports/{data.week1}", params={"format": "html"}).text
 
+    # The published review is a look of the group-sequential test from now on.
+    _, end2 = parse_iso_week(data.week2)
+    later = api.get("/v1/experiments/winner/results", params={"as_of": end2.isoformat()}).json()
+    assert later["looks"] == [pytest.approx(week1["winner"]["information_fraction"])]
+
     nxt = api.get("/v1/reports/weekly", params={"week": data.week2}).json()
     assert nxt["compared_with"] == f"{data.week1} (published)"
     winner = _by_key(nxt)["winner"]
@@ -130,7 +140,7 @@ def test_publish_is_immutable_and_next_week_shows_changes(
     assert winner["changes"][0] == "Decision changed: continue → scale."
     pattern = r"^sms: lift [+-]\d+\.\d% \(was [+-]\d+\.\d%\), interval width .* narrower\)\.$"
     assert re.search(pattern, winner["changes"][1])
-    assert _by_key(nxt)["loser"]["changes"][0] == "Decision unchanged (stop)."
+    assert _by_key(nxt)["loser"]["changes"][0] == "Decision changed: continue → stop."
     log = api.get("/v1/experiments/finished/decisions").json()["decisions"]
     # In recording order: concluded during week 2, then week 1's review published afterwards.
     assert [(d["source"], d["week"]) for d in log] == [

@@ -65,17 +65,25 @@ def test_mean_matches_statsmodels_welch() -> None:
     assert c.absolute_se == pytest.approx(c.absolute_lift / t_stat, rel=1e-9)
 
 
-def test_relative_lift_delta_method_by_hand() -> None:
+def test_relative_lift_fieller_by_hand() -> None:
+    """Fieller's set {r : (Δ − r·m)² ≤ q²(vΔ − 2r·c + r²·vm)} solved by hand, with the
+    absolute test's own t quantile; the delta-method standard error is still reported."""
     control, treatment = SampleMean(20_000, 1_000, 1_000), SampleMean(20_000, 1_120, 1_120)
     c = compare(control, treatment, kind="binary")
-    mc, mt = 0.05, 0.056
-    vc, vt = mc * (1 - mc) * 20_000 / 19_999, mt * (1 - mt) * 20_000 / 19_999
-    var = vt / (mc**2 * 20_000) + vc * mt**2 / (mc**4 * 20_000)
-    z = sps.norm.ppf(0.975)
+    mc, mt, n = 0.05, 0.056, 20_000
+    vc, vt = mc * (1 - mc) * n / (n - 1), mt * (1 - mt) * n / (n - 1)
+    d, v_d, v_m, cov = mt - mc, vt / n + vc / n, vc / n, -vc / n
+    df = (vt / n + vc / n) ** 2 / ((vt / n) ** 2 / (n - 1) + (vc / n) ** 2 / (n - 1))
+    q = sps.t.ppf(0.975, df)
+    a, h, k = mc**2 - q**2 * v_m, d * mc - q**2 * cov, d**2 - q**2 * v_d
+    lo, hi = (h - math.sqrt(h * h - a * k)) / a, (h + math.sqrt(h * h - a * k)) / a
     assert c.relative_lift == pytest.approx(0.12, abs=1e-12)
-    assert c.relative_ci == pytest.approx(
-        (0.12 - z * math.sqrt(var), 0.12 + z * math.sqrt(var)), abs=1e-9
-    )
+    assert c.relative_ci == pytest.approx((lo, hi), abs=1e-12)
+    delta_var = vt / (mc**2 * n) + vc * mt**2 / (mc**4 * n)
+    assert c.relative_se == pytest.approx(math.sqrt(delta_var), rel=1e-9)
+    # Both intervals agree with the test: p < 0.05 and neither interval contains 0.
+    assert c.p_value is not None and c.p_value < 0.05
+    assert c.absolute_ci is not None and c.absolute_ci[0] > 0 and lo > 0
 
 
 def test_degenerate_cases_return_a_status_not_an_error() -> None:

@@ -22,7 +22,10 @@ def _mc_se(p: float, sims: int) -> float:
 
 def test_sequential_survives_weekly_peeking_and_fixed_does_not() -> None:
     r = aa_weekly_peeking(1500)
-    assert r.sequential <= 0.05 + 2 * _mc_se(0.05, r.sims)
+    # Group-sequential: close to the allowed 5 % (not far below: that would be lost power).
+    assert abs(r.sequential - 0.05) <= 3 * _mc_se(0.05, r.sims)
+    # The confidence sequence holds the level but spends little of it at four looks.
+    assert r.always_valid <= 0.05 + 2 * _mc_se(0.05, r.sims)
     # Four looks at a fixed-horizon test: the well-known inflation (about 12-13 %).
     assert r.fixed > 0.05 + 4 * _mc_se(0.05, r.sims)
     assert r.fixed > 2 * r.sequential
