@@ -17,29 +17,37 @@ when the holdout mean is not clearly above zero the set is unbounded and ``relat
 **CUPED** (Deng, Xu, Kohavi & Walker 2013), when both arms carry the pre-period covariate ``x``
 and it varies: ``θ = cov(x, y) / var(x)`` pooled over the two arms, ``Δ = (ȳt − ȳc) − θ(x̄t − x̄c)``
 with per-arm variance ``var(y) − 2θ·cov(x, y) + θ²·var(x)``. The relative lift is ``Δ / ȳc`` over
-the *unadjusted* control mean, with ``Cov(Δ, ȳc) = −(sc² − θ·cov_c)/nc`` in Fieller's set. ``variance_reduction`` is ``1 − se²(CUPED) / se²(plain)``.
+the *unadjusted* control mean, with ``Cov(Δ, ȳc) = −(sc² − θ·cov_c)/nc`` in Fieller's set.
+``variance_reduction`` is ``1 − se²(CUPED) / se²(plain)``.
 
 Intervals and p-values come from :func:`stats.inference.infer`: fixed-horizon, group-sequential
-or always-valid.
+or always-valid. **Rare events** (a binary or count metric with fewer than 10 events in an arm,
+fixed-horizon): the exact test of :mod:`stats.exact` (Fisher's, or the conditional Poisson test)
+gives the p-value, and the interval is Miettinen's test-based one, ``Δ ± z·|Δ|/z_p``, so it
+still excludes 0 exactly when ``p < α``.
 Undefined cases are not exceptions: they come back with a ``status`` and a sentence.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from stats.exact import is_rare, rare_event_test
 from stats.fieller import RelativeStatus, relative_lift_interval
-from stats.inference import Method, infer
+from stats.inference import Inference, Method, infer
 from stats.sufficient import CovariateSample, SampleMean
 
 __all__ = ["Comparison", "ComparisonStatus", "MetricKind", "TestName", "compare"]
 
-MetricKind = Literal["binary", "mean"]
+MetricKind = Literal["binary", "count", "mean"]
 ComparisonStatus = Literal["ok", "insufficient_data", "zero_variance", "zero_baseline"]
-TestName = Literal["welch_t", "group_sequential", "confidence_sequence"]
+TestName = Literal[
+    "welch_t", "group_sequential", "confidence_sequence", "fisher_exact", "poisson_conditional"
+]
 Arm = SampleMean | CovariateSample
 
 
@@ -165,7 +173,7 @@ def compare(
     """
     if not 0 < alpha < 1:
         raise ValueError("alpha must be in (0, 1)")
-    if kind not in ("binary", "mean"):
+    if kind not in ("binary", "count", "mean"):
         raise ValueError(f"unknown metric kind {kind!r}")
     yc, yt = _outcome(control), _outcome(treatment)
     if yc.n < 2 or yt.n < 2:
@@ -200,11 +208,17 @@ def compare(
         estimate.diff, se, alpha=alpha, method=method, n=nt + nc,
         planned_customers=planned_customers, df=df, looks=looks,
     )  # fmt: skip
+    test = _TESTS[method]
+    scale = 1.0  # of the (co)variances in Fieller's set: the test-based se's for rare events
+    if method == "fixed" and kind != "mean" and is_rare(yc.sum, yt.sum):
+        welch_se = se
+        absolute, se, test = _exact(yc, yt, kind, estimate.diff, absolute, alpha)
+        scale = (se / welch_se) ** 2
     # The relative interval inverts the same test (Fieller), so it excludes 0 exactly when the
     # absolute interval does and p < α.
     relative = relative_lift_interval(
-        estimate.diff, yc.mean, var_delta=se**2, var_baseline=yc.variance / nc,
-        covariance=estimate.rel_cov_term / nc, q=absolute.half_width / se,
+        estimate.diff, yc.mean, var_delta=se**2, var_baseline=scale * yc.variance / nc,
+        covariance=scale * estimate.rel_cov_term / nc, q=absolute.half_width / se,
     )  # fmt: skip
     status: ComparisonStatus = "ok"
     message = note
@@ -228,7 +242,7 @@ def compare(
         relative_se=_delta_method_se(estimate, se, yc) if yc.mean > 0 else None,
         relative_ci=relative.ci,
         p_value=absolute.p_value,
-        test=_TESTS[method],
+        test=test,
         alpha=alpha,
         method=method,
         cuped=estimate.theta is not None,
@@ -236,6 +250,31 @@ def compare(
         theta=estimate.theta,
         relative_status=relative.status,
     )
+
+
+def _exact(
+    yc: SampleMean, yt: SampleMean, kind: MetricKind, diff: float, welch: Inference, alpha: float
+) -> tuple[Inference, float, TestName]:
+    """Rare events (fewer than 10 in an arm): the exact test's p-value (Fisher's for a binary
+    metric, the conditional Poisson test for a count), with Miettinen's (1976) test-based
+    interval ``Δ ± z_{α/2}·|Δ|/z_p``, so the interval excludes 0 exactly when ``p < α``.
+    Returns the inference, the standard error it implies, and the test's name."""
+    from scipy.stats import norm  # on first use: see stats/__init__.py
+
+    kind_exact: Literal["binary", "count"] = "binary" if kind == "binary" else "count"
+    exact = rare_event_test(yc.sum, yc.n, yt.sum, yt.n, kind=kind_exact)
+    p = min(max(exact.p_value, 0.0), 1.0)
+    z_alpha = float(norm.isf(alpha / 2))
+    # isf keeps its precision for tiny p (1 − p/2 rounds to 1 below 1e-16); p = 0 would be
+    # an infinite z, so it is floored at the smallest normal double.
+    z_p = float(norm.isf(max(p, sys.float_info.min) / 2)) if p < 1 else 0.0
+    if z_p > 0 and diff != 0:
+        se = abs(diff) / z_p
+        half = z_alpha * se
+    else:  # p = 1: no evidence; an interval that contains 0, at least Welch's width
+        half = max(welch.half_width, abs(diff))
+        se = half / z_alpha
+    return Inference((diff - half, diff + half), p, half), se, exact.test
 
 
 def _delta_method_se(estimate: _Estimate, se: float, yc: SampleMean) -> float:

@@ -31,8 +31,8 @@ Three methods:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 __all__ = ["METHODS", "Inference", "Method", "infer", "sequential_rho2"]

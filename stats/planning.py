@@ -69,6 +69,12 @@ def plan_pilot(
     holdout = NormalIndPower().solve_power(
         effect_size=effect, alpha=per_test_alpha, power=power, ratio=ratio, nobs1=None
     )
+    if not math.isfinite(float(holdout)) or float(holdout) > 1e15:
+        raise ValueError(
+            f"No finite plan exists: a lift of {min_lift:g} is too small to detect against this"
+            " baseline and spread (effect size"
+            f" {effect:.3g}); raise min_lift or check baseline and sd."
+        )
     holdout_n = _ceil(float(holdout))
     per_variant = _ceil(holdout_n * ratio)
     total = max(_ceil(holdout_n / holdout_share), holdout_n + variants * per_variant)

@@ -123,7 +123,7 @@ def _context(
 def _comparison(
     ctx: _Context, metric: Metric, control: ArmAggregate, treatment: ArmAggregate
 ) -> Comparison:
-    kind: MetricKind = "binary" if metric.kind == "binary" else "mean"
+    kind: MetricKind = "mean" if metric.kind == "sum" else metric.kind
     return compare(
         quality.sample(control, metric),
         quality.sample(treatment, metric),

@@ -33,7 +33,7 @@ def _binary(conversions: int, n: int) -> np.ndarray:
 
 @pytest.mark.parametrize(
     ("conv_c", "n_c", "conv_t", "n_t"),
-    [(500, 10_000, 560, 10_000), (512, 10_012, 2530, 45_101), (3, 40, 9, 41)],
+    [(500, 10_000, 560, 10_000), (512, 10_012, 2530, 45_101), (13, 40, 19, 41)],
 )
 def test_binary_matches_statsmodels_welch(conv_c: int, n_c: int, conv_t: int, n_t: int) -> None:
     c = compare(SampleMean(n_c, conv_c, conv_c), SampleMean(n_t, conv_t, conv_t), kind="binary")
@@ -50,6 +50,20 @@ def test_binary_matches_statsmodels_welch(conv_c: int, n_c: int, conv_t: int, n_
             conv_t, n_t, conv_c, n_c, method="wald", compare="diff", correction=False
         )
         assert c.p_value == pytest.approx(wald.pvalue, rel=1e-3)
+
+
+@pytest.mark.parametrize(("conv_c", "conv_t"), [(0, 8), (3, 12), (9, 2)])
+def test_rare_binary_events_use_fishers_exact_test(conv_c: int, conv_t: int) -> None:
+    """Fewer than 10 events in an arm: Fisher's p (scipy), with an interval that excludes 0
+    exactly when p < α (0 of 1,000 vs 8 of 1,000: Welch 0.0046, Fisher 0.0077)."""
+    from scipy.stats import fisher_exact
+
+    c = compare(SampleMean(1000, conv_c, conv_c), SampleMean(1000, conv_t, conv_t), kind="binary")
+    table = [[conv_t, 1000 - conv_t], [conv_c, 1000 - conv_c]]
+    assert c.test == "fisher_exact"
+    assert c.p_value == pytest.approx(fisher_exact(table).pvalue, rel=1e-9)
+    assert c.absolute_ci is not None
+    assert (c.absolute_ci[0] > 0 or c.absolute_ci[1] < 0) == (c.p_value < 0.05)
 
 
 def test_mean_matches_statsmodels_welch() -> None:
