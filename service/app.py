@@ -123,37 +123,32 @@ _MEANING = {
     400: "The body is not valid JSON.",
     401: "No API key, or an unknown or revoked one (only once keys exist).",
     403: "The API key's scope does not allow this call.",
-    404: "No such pilot, assignment or published review.",
+    404: "Nothing of that name (pilot, assignment, published review, ...).",
     409: "The request contradicts the pilot's state or a recorded fact.",
     413: "The body is larger than this server accepts (PILOTLIFT_MAX_BODY_BYTES).",
     415: "The Content-Type is neither JSON nor NDJSON.",
     422: "A parameter or the body breaks a rule; 'extra' lists each problem.",
 }
 
-# What a handler's signature does not show: which operations can answer 404, 409 or 415, and
-# the raw-body endpoint. The signature gives the rest (see _error_statuses).
+# What the route and the signature do not show: which operations can answer 409 or 415, and
+# the endpoint that reads its body itself. The rest follows from them (see _error_statuses).
 _DOMAIN_ERRORS: dict[str, tuple[int, ...]] = {
     "createPilot": (409,),
-    "getPilot": (404,),
-    "patchPilot": (404, 409),
-    "startPilot": (404, 409),
-    "stopPilot": (404, 409),
-    "concludePilot": (404, 409),
-    "assignCustomers": (404, 409),
-    "importAssignments": (404, 409),
-    "getAssignment": (404,),
+    "patchPilot": (409,),
+    "startPilot": (409,),
+    "stopPilot": (409,),
+    "concludePilot": (409,),
+    "assignCustomers": (409,),
+    "importAssignments": (409,),
     "ingestEvents": (413, 415, 422),
-    "getResults": (404,),
-    "getTimeseries": (404,),
-    "getDecisionLog": (404,),
     "publishWeeklyReport": (409,),
-    "getPublishedReport": (404,),
 }
 
 
-def _error_statuses(handler: HTTPRouteHandler) -> set[int]:
-    """401/403 for every guarded call; 422 for any path or query parameter or body; 400 and
-    413 for a JSON body Litestar decodes; the domain's own answers from the table above."""
+def _error_statuses(route: HTTPRoute, handler: HTTPRouteHandler) -> set[int]:
+    """401/403 for every guarded call; 404 when the path names something; 422 for any path or
+    query parameter or body; 400 and 413 for a JSON body Litestar decodes; the domain's own
+    answers from the table above."""
     if handler.opt.get("public"):
         return set()
     dependencies = handler.resolve_dependencies()
@@ -163,6 +158,8 @@ def _error_statuses(handler: HTTPRouteHandler) -> set[int]:
     body = "data" in inputs
     inputs -= set(dependencies) | (RESERVED_KWARGS - {"data"})
     statuses = {401, 403}
+    if route.path_parameters:
+        statuses.add(404)
     if inputs:
         statuses.add(422)
     if body:
@@ -226,7 +223,7 @@ def _document_errors(app: Litestar) -> None:
                 status: ResponseSpec(
                     ErrorResponse, description=_MEANING[status], generate_examples=False
                 )
-                for status in sorted(_error_statuses(handler))
+                for status in sorted(_error_statuses(route, handler))
             }
             handler.responses = {**specs, **(handler.responses or {})}
             handler.operation_class = _Operation

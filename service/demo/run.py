@@ -50,11 +50,14 @@ def pilot_definition() -> dict[str, Any]:
             {"key": "order_count", "event": "order", "kind": "count"},
             {"key": "revenue", "event": "order", "kind": "sum"},
             {
+                # Only messaged customers can unsubscribe: the holdout's rate is structurally
+                # zero, so the guardrail is an absolute cap, not a margin over the holdout.
                 "key": "unsubscribes",
                 "event": "unsubscribe",
                 "kind": "binary",
                 "guardrail": True,
                 "direction": "decrease",
+                "max_rate": 0.01,
             },
         ],
         "primary_metric": "orders",
@@ -188,10 +191,17 @@ def format_results(results: dict[str, Any], true_lift: dict[str, float] | None =
         if true_lift and c["metric"] == results["primary_metric"]:
             truth = f"{true_lift.get(c['variant'], float('nan')):+.1%}"
         flag = " (guardrail)" if c["guardrail"] else ""
+        g = c["guardrail"]
+        if g and g["rule"] == "max_rate":  # a structural zero: the rate against its cap
+            rel = "n/a" if g["rate"] is None else f"{g['rate']:.3%}"
         lines.append(
             f"{c['variant']:<9}{c['metric'] + flag:<14}{rel:>10}  {_fmt_ci(c['relative_ci']):<20}"
             f"{p:>9}{inc_s:>13}  {truth}"
         )
+        if g:
+            bound = "n/a" if g["bound"] is None else f"{g['bound']:.3%}"
+            lines.append(f"{'':<9}  guardrail {g['verdict']}: upper bound {bound} against"
+                         f" {g['rule'].replace('_', ' ')} {g['threshold']:.3%}")  # fmt: skip
     rev = results["revenue"]
     if rev["incremental_revenue"] is not None:
         roi = rev["incremental_roi"]
@@ -201,6 +211,15 @@ def format_results(results: dict[str, Any], true_lift: dict[str, float] | None =
             f" {rev['cost']:,.0f}, incremental ROI"
             f" {'n/a' if roi is None else f'{roi:+.2f}'}",
         ]
+    for m in rev.get("variants", []):
+        if m.get("incremental_profit") is None:
+            continue
+        roi_ci = m["incremental_roi_ci"]
+        roi_text = "n/a" if roi_ci is None else f"[{roi_ci[0]:+.2f}, {roi_ci[1]:+.2f}]"
+        lines.append(
+            f"  {m['variant']}: incremental profit {m['incremental_profit']:,.0f}, cost"
+            f" {m['cost']:,.0f}, ROI {roi_text} ({m['roi_verdict']})"
+        )
     srm = results["srm"]
     lines.append(
         f"Sample-ratio check: p = {srm['p_value']:.3f} ({'ok' if srm['ok'] else 'FAILED'})"
@@ -212,6 +231,10 @@ def format_results(results: dict[str, Any], true_lift: dict[str, float] | None =
     decision = results.get("decision")
     if decision:
         lines += ["", f"Recommended decision: {decision['action'].upper()}"]
+        lines.append(
+            "Decision per variant: "
+            + ", ".join(f"{v['variant']} {v['action'].upper()}" for v in decision["variants"])
+        )
         lines += [f"  - {reason}" for reason in decision["reasons"]]
     return "\n".join(lines)
 

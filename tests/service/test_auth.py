@@ -28,8 +28,8 @@ NEEDS: dict[tuple[str, str], str] = {
     ("GET", "/ready"): "public",
     ("GET", "/metrics"): "read",
     ("GET", "/schema"): "read",
-    ("GET", "/schema/redoc"): "read",
     ("GET", "/schema/swagger"): "read",
+    ("GET", "/schema/assets/{file_path:path}"): "public",
     ("GET", "/schema/openapi.json"): "read",
     ("GET", "/schema/{path:str}"): "read",
     ("GET", "/schema/oauth2-redirect.html"): "read",
@@ -92,7 +92,8 @@ def _routes(client: TestClient[Any]) -> set[tuple[str, str]]:
 
 
 def _concrete(path: str) -> str:
-    values = {"key": "sms", "customer_id": "c1", "week": "2026-W46", "path": "openapi.yaml"}
+    values = {"key": "sms", "customer_id": "c1", "week": "2026-W46", "path": "openapi.yaml",
+              "file_path": "swagger-ui.css"}  # fmt: skip
     return re.sub(r"\{(\w+):\w+\}", lambda m: values[m.group(1)], path)
 
 

@@ -36,6 +36,10 @@ def test_demo_runs_a_simulated_pilot_and_prints_results(tmp_path: Path) -> None:
     assert "Sample-ratio check: p = " in out and "(ok)" in out
     assert "Incremental revenue" in out
     assert "sequential inference" in out
+    # The structural-zero unsubscribe guardrail is judged on its rate against the cap.
+    assert re.search(r"guardrail (non_inferior|inconclusive): upper bound [\d.]+% against max rate"
+                     r" 1\.000%", out)  # fmt: skip
+    assert re.search(r"^Decision per variant: sms_a [A-Z_]+, sms_b [A-Z_]+$", out, flags=re.M)
     assert re.search(r"^Recommended decision: (SCALE|STOP|CONTINUE|CHECK_DATA)$", out, flags=re.M)
     assert "# Weekly scale/stop review — 2026-W47" in out
     assert "compared with 2026-W46 (published)" in out
