@@ -36,6 +36,7 @@ from service.assignment.controller import AssignmentController
 from service.channels.controller import ChannelController
 from service.errors import PilotliftError
 from service.events.controller import ingest
+from service.geo.controller import design_geo_pilot, post_geo_metrics
 from service.pilots.controller import PilotController
 from service.reports.controller import ReportController, decisions
 from service.reports.schedule import parse_schedule, run_schedule
@@ -46,6 +47,7 @@ from service.runtime.logs import request_id_middleware
 from service.schema import ErrorItem, ErrorResponse
 from service.settings import Settings
 from service.storage.engine import create_storage_engine, migrate
+from service.storage.faults import DATABASE_ERRORS, storage_error, summary
 
 __all__ = ["create_app"]
 
@@ -79,7 +81,7 @@ def _error(
 
 
 def _domain_error(_: Request[Any, Any, Any], exc: PilotliftError) -> Response[ErrorResponse]:
-    return _error(exc.status_code, exc.detail, exc.extra)
+    return _error(exc.status_code, exc.detail, exc.extra, exc.headers)
 
 
 def _validation_error(
@@ -117,6 +119,18 @@ def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return _error(500, "Internal error; it has been logged. Retrying the request is safe.")
 
 
+def _database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorResponse]:
+    """A storage fault answers what it is (503 unreachable, 507 full or read-only; see
+    service.storage.faults); any other database error is a 500."""
+    fault = storage_error(exc, write=request.method not in ("GET", "HEAD"))
+    if fault is None:
+        return _unexpected_error(request, exc)
+    log.warning(
+        "%s on %s %s: %s", fault.status_code, request.method, request.url.path, summary(exc)
+    )
+    return _domain_error(request, fault)
+
+
 # --- the OpenAPI document: every client error is an ErrorResponse --------------------------
 
 _MEANING = {
@@ -142,6 +156,8 @@ _DOMAIN_ERRORS: dict[str, tuple[int, ...]] = {
     "importAssignments": (409,),
     "ingestEvents": (413, 415, 422),
     "publishWeeklyReport": (409,),
+    "postGeoMetrics": (413, 415, 422),
+    "designGeoPilot": (409,),
 }
 
 
@@ -301,6 +317,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             AssignmentController,
             ChannelController,
             ingest,
+            post_geo_metrics,
+            design_geo_pilot,
             results,
             timeseries,
             analyze,
@@ -332,6 +350,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
         ),
         exception_handlers={
             PilotliftError: _domain_error,
+            **dict.fromkeys(DATABASE_ERRORS, _database_error),
             ValidationException: _validation_error,
             HTTPException: _http_error,
             413: _too_large,

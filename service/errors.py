@@ -4,13 +4,19 @@
 ::
 
     PilotliftError
-    ├── Unauthorized      401  missing, unknown or revoked API key
-    ├── Forbidden         403  the key lacks the scope the endpoint needs
-    ├── NotFound          404  no such pilot / assignment
-    ├── Conflict          409  the request contradicts the pilot's state or a recorded fact
-    ├── InvalidInput      422  well-formed JSON that breaks a rule; ``extra`` lists each problem
-    ├── PayloadTooLarge   413
-    └── UnsupportedMedia  415
+    ├── Unauthorized        401  missing, unknown or revoked API key
+    ├── Forbidden           403  the key lacks the scope the endpoint needs
+    ├── NotFound            404  no such pilot / assignment
+    ├── Conflict            409  the request contradicts the pilot's state or a recorded fact
+    ├── InvalidInput        422  well-formed JSON that breaks a rule; ``extra`` lists each problem
+    ├── PayloadTooLarge     413
+    ├── UnsupportedMedia    415
+    ├── StorageUnavailable  503  the database cannot be reached (refused, lost, restarting,
+    │                            out of connections); answered with ``Retry-After``
+    └── StorageFull         507  the database cannot be written: disk full or read-only storage
+
+The two storage classes are raised by one translation of database errors
+(:func:`service.storage.faults.storage_error`), never by domain code.
 
 Every error answer is a :class:`service.schema.ErrorResponse`: ``{"status_code", "detail",
 "extra"}``, where ``extra`` is ``null`` or a list of problems. An exception's ``extra`` is
@@ -32,6 +38,8 @@ __all__ = [
     "PayloadTooLarge",
     "PilotliftError",
     "Problem",
+    "StorageFull",
+    "StorageUnavailable",
     "Unauthorized",
     "UnsupportedMedia",
 ]
@@ -43,6 +51,8 @@ Problem = Mapping[str, Any] | str
 
 class PilotliftError(Exception):
     status_code = 500
+    headers: Mapping[str, str] | None = None
+    """Extra response headers (``Retry-After``)."""
 
     def __init__(self, detail: str, extra: Sequence[Problem] | None = None) -> None:
         super().__init__(detail)
@@ -76,3 +86,18 @@ class PayloadTooLarge(PilotliftError):
 
 class UnsupportedMedia(PilotliftError):
     status_code = 415
+
+
+class StorageUnavailable(PilotliftError):
+    status_code = 503
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class StorageFull(PilotliftError):
+    """Disk full or read-only storage (HTTP 507 Insufficient Storage)."""
+
+    status_code = 507

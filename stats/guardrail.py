@@ -178,8 +178,15 @@ def relative_margin_verdict(
         return GuardrailVerdict(
             "relative_margin", margin, None, "inconclusive", rel.message or "", None, alpha_g
         )
+    return _relative_verdict(rel.ci, direction=direction, margin=margin, alpha_g=alpha_g)
+
+
+def _relative_verdict(
+    ci: tuple[float, float], *, direction: Direction, margin: float, alpha_g: float
+) -> GuardrailVerdict:
+    """The verdict from the two-sided ``1 − 2α_g`` interval of the relative lift."""
     sign = 1.0 if direction == "decrease" else -1.0
-    lower, upper = sorted((sign * rel.ci[0], sign * rel.ci[1]))
+    lower, upper = sorted((sign * ci[0], sign * ci[1]))
     verdict = _verdict(lower, upper, margin)
     worse = "higher" if direction == "decrease" else "lower"
     level = f"one-sided {1 - alpha_g:.2%} confidence"
@@ -272,9 +279,9 @@ def guardrail_verdict(
     """The verdict of one guardrail for one variant (see the module docstring).
 
     ``guardrails`` is how many guardrails the pilot declares (Bonferroni: ``α/guardrails`` per
-    one-sided bound). The relative rule runs :func:`stats.compare` at ``2·α_g`` (the same
-    estimate, CUPED adjustment, df, method, ``planned_customers`` and ``looks`` as the
-    comparison) and Fieller on its numbers.
+    one-sided bound). The relative rule reads the relative interval of :func:`stats.compare`
+    run at ``2·α_g`` — Fieller's set at that comparison's own critical value (the same estimate,
+    CUPED adjustment, df or exact test, method, ``planned_customers`` and ``looks``).
     """
     _check_direction(direction)
     rule, threshold = _rule(margin, max_rate)
@@ -295,7 +302,7 @@ def guardrail_verdict(
     comparison = compare(
         control,
         treatment,
-        kind="binary" if kind == "binary" else "mean",
+        kind=kind,
         alpha=2 * alpha_g,
         method=method,
         planned_customers=planned_customers,
@@ -308,27 +315,13 @@ def guardrail_verdict(
             " holdout rate is structurally zero needs an absolute cap (max_rate)."
         )
         return GuardrailVerdict(rule, threshold, None, "inconclusive", message, None, alpha_g)
-    if comparison.absolute_ci is None or comparison.absolute_se is None:
+    if comparison.relative_ci is None:  # too few customers, or Fieller's set is unbounded
         message = comparison.message or "The guardrail cannot be compared yet."
         return GuardrailVerdict(rule, threshold, None, "inconclusive", message, None, alpha_g)
-    se = comparison.absolute_se
-    q = (comparison.absolute_ci[1] - comparison.absolute_ci[0]) / (2 * se)
-    yc = _outcome(control)
-    var_c = yc.variance
-    if comparison.cuped and comparison.theta is not None and isinstance(control, CovariateSample):
-        cov_term = var_c - comparison.theta * control.covariance
-    else:
-        cov_term = var_c
-    return relative_margin_verdict(
-        comparison.absolute_lift,
-        comparison.control_mean,
-        var_delta=se**2,
-        var_baseline=var_c / yc.n,
-        covariance=-cov_term / yc.n,
-        q=q,
-        direction=direction,
-        margin=threshold,
-        alpha_g=alpha_g,
+    # compare's relative interval is Fieller's at its own critical value (here for 2·α_g), with
+    # its CUPED covariance and, for rare events, the exact test's scale.
+    return _relative_verdict(
+        comparison.relative_ci, direction=direction, margin=threshold, alpha_g=alpha_g
     )
 
 

@@ -1,4 +1,4 @@
-"""Erasure of one customer: every assignment, exposure and conversion, in every pilot.
+"""Erasure of one customer: every assignment, exposure, conversion and channel membership.
 
 pilotlift only needs pseudonymous customer ids; erasing one removes every row that carries
 it, in one transaction with its audit record, so results computed afterwards no longer count
@@ -12,10 +12,18 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, delete, select
 
 from service.admin import audit
+from service.channels.lifecycle import channel_periods
 from service.schema import Erasure
 from service.storage import totals
 from service.storage.sql import write_transaction
-from service.storage.tables import assignments, conversions, customer_totals, exposures, pilots
+from service.storage.tables import (
+    assignments,
+    channel_members,
+    conversions,
+    customer_totals,
+    exposures,
+    pilots,
+)
 from service.storage.totals import EXPOSURE_EVENT
 
 __all__ = ["erase_customer"]
@@ -42,6 +50,15 @@ def erase_customer(engine: Engine, customer_id: str, *, actor: str, now: datetim
         erased_conversions = conn.execute(
             delete(conversions).where(conversions.c.customer_id == customer_id)
         ).rowcount
+        erased_members = 0  # channel holdout memberships, a key seek per channel and period
+        for channel_id, period in channel_periods(conn, now):
+            erased_members += conn.execute(
+                delete(channel_members).where(
+                    channel_members.c.channel_id == channel_id,
+                    channel_members.c.period == period,
+                    channel_members.c.customer_id == customer_id,
+                )
+            ).rowcount
         result = Erasure(
             customer_id=customer_id,
             assignments=erased_assignments,
@@ -55,7 +72,8 @@ def erase_customer(engine: Engine, customer_id: str, *, actor: str, now: datetim
             action="customer.erase",
             target=f"customer sha256:{_digest(customer_id)}",
             change={"assignments": erased_assignments, "exposures": erased_exposures,
-                    "conversions": erased_conversions},
+                    "conversions": erased_conversions}
+            | ({"channel_members": erased_members} if erased_members else {}),
             now=now,
         )  # fmt: skip
     return result

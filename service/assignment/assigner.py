@@ -39,6 +39,7 @@ from service.assignment.recording import (
 )
 from service.assignment.rule import AssignmentRule
 from service.channels.eligibility import channel_cache
+from service.geo.rules import regions_not_customers
 from service.pilots.lifecycle import PilotRecord, get_pilot
 from service.timeutil import to_us
 
@@ -77,6 +78,8 @@ class Assigner:
             return cached
         # Not known to be running: read it (NotFound for an unknown key) and ask again.
         record = await anyio.to_thread.run_sync(get_pilot, self._engine, key)
+        if record.pilot.unit == "geo":  # never cached: every call is refused
+            raise regions_not_customers(record.pilot)
         self._remember(record)
         if record.pilot.status != "running":
             raise not_running(record)

@@ -25,6 +25,7 @@ from service.admin import audit
 from service.channels.eligibility import member_rows, running_channel
 from service.channels.lifecycle import ChannelRecord
 from service.errors import Conflict, InvalidInput, NotFound
+from service.geo.rules import regions_not_customers
 from service.pilots.lifecycle import PilotRecord, load_pilot
 from service.schema import ImportedAssignment, RecordedAssignment
 from service.schema.common import CHANNEL_HOLDOUT, ELIGIBLE, HOLDOUT, NOT_IN_PILOT
@@ -276,6 +277,8 @@ def import_assignments(
     with write_transaction(engine) as conn:
         totals.lock_gate(conn, "assignments")
         record = load_pilot(conn, key, for_update=True)
+        if record.pilot.unit == "geo":
+            raise regions_not_customers(record.pilot)
         if record.pilot.status == "concluded":
             raise Conflict(f"Pilot {key!r} is concluded; it no longer takes assignments.")
         _check_import_groups(record, items)

@@ -34,6 +34,7 @@ __all__ = [
     "MUTABLE_AFTER_START",
     "ChannelRecord",
     "channel_out",
+    "channel_periods",
     "create_channel",
     "get_channel",
     "list_channels",
@@ -278,3 +279,14 @@ def stop_channel(
     return _transition(
         engine, key, "running", "stopped", actor=actor, now=now, stopped_at=to_us(now)
     )
+
+
+def channel_periods(conn: Connection, now: datetime) -> list[tuple[int, int]]:
+    """``(channel id, period)`` of every period begun by ``now``: where members can be."""
+    records = [_record(row) for row in conn.execute(select(channels))]
+    return [
+        (r.id, period)
+        for r in records
+        if r.started_at is not None
+        for period in range(1, r.last_period(to_us(now)) + 1)
+    ]

@@ -17,7 +17,7 @@ from service.errors import InvalidInput
 from service.schema import Event, EventBatch
 from service.schema.common import MAX_BATCH, MAX_ID_LENGTH
 
-__all__ = ["MAX_ERRORS_LISTED", "decode_events", "read_ndjson_body"]
+__all__ = ["MAX_ERRORS_LISTED", "decode_events", "describe_problem", "read_ndjson_body"]
 
 MAX_ERRORS_LISTED = 100
 _event_decoder = msgspec.json.Decoder(Event)
@@ -25,7 +25,11 @@ _batch_decoder = msgspec.json.Decoder(EventBatch)
 _raw_batch_decoder = msgspec.json.Decoder(dict[str, list[msgspec.Raw]])
 
 
-def _problem(index: int, exc: msgspec.ValidationError | msgspec.DecodeError) -> dict[str, Any]:
+def describe_problem(
+    index: int, exc: msgspec.ValidationError | msgspec.DecodeError
+) -> dict[str, Any]:
+    """One bad item of a batch as an ``extra`` entry: its index, the field msgspec named and
+    the message (also used for geo-metric rows)."""
     text = str(exc)
     match = re.search(r" - at `\$\.?([^`]*)`$", text)
     field = match.group(1) if match else None
@@ -46,7 +50,7 @@ def _decode_each(raws: Sequence[bytes | msgspec.Raw]) -> list[Event]:
         try:
             events.append(_event_decoder.decode(raw))
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            problems.append(_problem(i, exc))
+            problems.append(describe_problem(i, exc))
     if problems:
         raise InvalidInput(
             f"{len(problems)} of {len(raws)} events are invalid; nothing from this batch was"

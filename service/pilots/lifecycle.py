@@ -233,6 +233,12 @@ def _transition(
             )
         if to == "running" and record.pilot.layer is not None:
             values["layer_buckets"] = _claim(conn, record, record.pilot.traffic)
+        geo = record.pilot.geo_design
+        if to == "running" and geo is not None and not geo.treatment_geos:
+            raise Conflict(
+                f"Geo pilot {key!r} has no treated regions yet: design it first (POST"
+                f" /v1/experiments/{key}/design) or give geo_design.treatment_geos."
+            )
         conn.execute(update(pilots).where(pilots.c.id == record.id).values(status=to, **values))
         change: dict[str, Any] = {"from": record.pilot.status, "to": to}
         if to == "concluded":

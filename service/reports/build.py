@@ -87,6 +87,7 @@ def _review(
     options = Options(default_method(status))
     results = compute_results(engine, pilot.key, as_of, options)
     guard_keys = {m.key for m in pilot.metrics if m.guardrail}
+    with_series = with_series and pilot.unit != "geo"  # a geo pilot's series is results.geo
     series = compute_timeseries(engine, pilot.key, as_of, options).points if with_series else []
     return PilotReview(
         key=pilot.key,
@@ -116,6 +117,7 @@ def _review(
         previous_action=previous[1],
         information_fraction=results.information_fraction if status == "running" else None,
         timeseries=series,
+        geo=results.geo,
     )
 
 

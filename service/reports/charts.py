@@ -20,7 +20,7 @@ from service.schema.display import lift_axis_limits
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["cumulative_lift_svg", "forest_plot_svg"]
+__all__ = ["cumulative_lift_svg", "forest_plot_svg", "geo_counterfactual_svg"]
 
 
 def _svg(fig: Figure) -> str:
@@ -89,5 +89,44 @@ def cumulative_lift_svg(pilot: PilotReview) -> str | None:
     ax.set_ylabel("cumulative lift (%)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    fig.autofmt_xdate()
+    return _svg(fig)
+
+
+def geo_counterfactual_svg(pilot: PilotReview) -> str | None:
+    """A geo pilot's treated regions: observed KPI against the counterfactual from the control
+    regions with its daily band (pre-period fit, then the test), and the cumulative incremental
+    KPI with its interval."""
+    geo = pilot.geo
+    if geo is None or not any(d.period == "test" for d in geo.series):
+        return None
+    from matplotlib.figure import Figure
+
+    days = np.array([d.date for d in geo.series], dtype="datetime64[D]")
+    test = [d.period == "test" for d in geo.series]
+    test_days = days[test]
+    band = [(d.lower, d.upper) for d in geo.series if d.period == "test"]
+    fig = Figure(figsize=(8, 4.6))
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    top.plot(days, [d.observed for d in geo.series], color="#24292f", linewidth=1.2,
+             label="observed (treated regions)")  # fmt: skip
+    top.plot(days, [d.counterfactual for d in geo.series], color="#0969da", linewidth=1.2,
+             linestyle="--", label="counterfactual (from control regions)")  # fmt: skip
+    top.fill_between(test_days, [b[0] or 0.0 for b in band], [b[1] or 0.0 for b in band],
+                     color="#0969da", alpha=0.2, label="95 % band")  # fmt: skip
+    top.axvline(test_days[0], color="#57606a", linewidth=1, linestyle=":")
+    top.set_ylabel(geo.metric)
+    top.legend(fontsize=8, loc="upper left")
+    top.grid(alpha=0.3)
+    cumulative = [d for d in geo.series if d.period == "test"]
+    bottom.plot(test_days, [d.cumulative_incremental for d in cumulative], color="#1a7f37",
+                marker="o", markersize=2, label="incremental to date")  # fmt: skip
+    bottom.fill_between(test_days, [d.cumulative_lower or 0.0 for d in cumulative],
+                        [d.cumulative_upper or 0.0 for d in cumulative], color="#1a7f37",
+                        alpha=0.2)  # fmt: skip
+    bottom.axhline(0, color="#24292f", linewidth=1)
+    bottom.set_ylabel(f"incremental {geo.metric}")
+    bottom.grid(alpha=0.3)
+    bottom.legend(fontsize=8, loc="upper left")
     fig.autofmt_xdate()
     return _svg(fig)

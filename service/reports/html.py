@@ -6,10 +6,11 @@ from __future__ import annotations
 from html import escape
 
 from service.reports.channels import CHANNEL_HEADERS, channel_cells
-from service.reports.charts import cumulative_lift_svg, forest_plot_svg
+from service.reports.charts import cumulative_lift_svg, forest_plot_svg, geo_counterfactual_svg
 from service.reports.markdown import (
     ci,
     ci_money,
+    geo_line,
     guardrail_text,
     incremental,
     lift_text,
@@ -55,6 +56,7 @@ def _pilot(p: PilotReview) -> str:
     warnings = "".join(f'<li class="warn">⚠ {escape(w)}</li>' for w in p.warnings)
     changes = "".join(f"<li>{escape(c)}</li>" for c in p.changes)
     series = cumulative_lift_svg(p)
+    units = "Regions" if p.geo else "Customers"  # a geo pilot's arms count regions
     variants = ", ".join(f"{escape(d.variant)} {_badge(d.action)}" for d in p.decision.variants)
     final = (
         f"<p><strong>Concluded: {escape(p.final_decision)}.</strong>"
@@ -72,7 +74,7 @@ def _pilot(p: PilotReview) -> str:
 <p>Channel {escape(p.channel)} · owner {escape(p.owner or "n/a")} · {escape(p.status)} · day
 {p.days_running:.1f} of {p.planned_duration_days} planned · {escape(p.method)} inference</p>
 {f"<p><em>{escape(p.hypothesis)}</em></p>" if p.hypothesis else ""}
-<p>Customers: {", ".join(f"{escape(g)} {n:,}" for g, n in p.customers.items())}</p>
+<p>{units}: {", ".join(f"{escape(g)} {n:,}" for g, n in p.customers.items())}</p>
 <table><tr><th>variant</th><th>metric</th><th class=num>relative lift</th><th>interval</th>
 <th class=num>p</th><th class=num>adjusted p</th><th class=num>incremental</th>
 <th>guardrail</th></tr>{rows}</table>
@@ -84,8 +86,17 @@ def _pilot(p: PilotReview) -> str:
 <ul class="reasons">{reasons}</ul>{final}{needs}
 {f"<ul>{warnings}</ul>" if warnings else ""}
 <p>Since last week:</p><ul>{changes}</ul>
-{f'<div class="chart cumulative">{series}</div>' if series else ""}
+{f'<div class="chart cumulative">{series}</div>' if series else ""}{_geo(p)}
 </section>"""
+
+
+def _geo(p: PilotReview) -> str:
+    """A geo pilot's regions, incremental KPI and iROAS, and observed vs counterfactual."""
+    if p.geo is None:
+        return ""
+    chart = geo_counterfactual_svg(p)
+    figure = f'<div class="chart geo-counterfactual">{chart}</div>' if chart else ""
+    return f'<p class="geo">{escape(geo_line(p.geo))}</p>{figure}'
 
 
 def _channels(report: WeeklyReport) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.reports.channels import CHANNEL_HEADERS, channel_cells
-from service.schema import Comparison, PilotReview, WeeklyReport
+from service.schema import Comparison, GeoResults, PilotReview, WeeklyReport
 
 __all__ = ["render_markdown"]
 
@@ -70,6 +70,22 @@ def money_line(p: PilotReview) -> str:
     return "; ".join(parts)
 
 
+def geo_line(geo: GeoResults) -> str:
+    """A geo pilot in one sentence: regions, test days, incremental KPI and iROAS."""
+    period = geo.test_period
+    days = f"{period.start}–{period.end}" if period else "not started"
+    text = (
+        f"Geo pilot ({geo.method.upper()}, {geo.direction.replace('_', '-')}):"
+        f" {len(geo.treatment_geos)} treated and {len(geo.control_geos)} control regions,"
+        f" test days {days}"
+    )
+    if geo.incremental is not None:
+        text += f"; incremental {geo.metric} {geo.incremental:+,.0f} {ci_money(geo.incremental_ci)}"
+    if geo.iroas is not None and geo.iroas_ci is not None:
+        text += f"; iROAS {geo.iroas:.2f} [{geo.iroas_ci[0]:.2f}, {geo.iroas_ci[1]:.2f}]"
+    return text + "."
+
+
 def _comparison_row(c: Comparison) -> str:
     return (
         f"| {c.variant} | {c.metric} | {lift_text(c)} | {ci(c.relative_ci)} |"
@@ -89,7 +105,8 @@ def _pilot(p: PilotReview) -> list[str]:
         lines.append(f"Hypothesis: {p.hypothesis}")
     lines += [
         "",
-        "Customers: " + ", ".join(f"{g} {n:,}" for g, n in p.customers.items()),
+        ("Regions: " if p.geo else "Customers: ")
+        + ", ".join(f"{g} {n:,}" for g, n in p.customers.items()),
         "",
         "| variant | metric | relative lift | interval | p | adjusted p | incremental |"
         " guardrail |",
@@ -113,6 +130,8 @@ def _pilot(p: PilotReview) -> list[str]:
     if p.decision.needed_customers:
         days = f" (about {p.decision.needed_days} days)" if p.decision.needed_days else ""
         lines += ["", f"Still needs {p.decision.needed_customers:,} customers{days}."]
+    if p.geo is not None:
+        lines += ["", geo_line(p.geo)]
     if p.warnings:
         lines += ["", "Data quality:", *(f"- ⚠ {w}" for w in p.warnings)]
     lines += ["", "Since last week:", *(f"- {c}" for c in p.changes), ""]

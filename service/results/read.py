@@ -12,8 +12,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select
 
+from service.geo.results import compute_geo_results
 from service.pilots.costs import posted_costs
-from service.pilots.lifecycle import PilotRecord, load_pilot
+from service.pilots.lifecycle import PilotRecord, get_pilot, load_pilot
 from service.results.analyze import Facts, Options, analyze, conversions_metric
 from service.schema import Metric, Results
 from service.schema.common import HOLDOUT
@@ -70,5 +71,7 @@ def read_pilot(
 def compute_results(
     engine: Engine, key: str, as_of: datetime, options: Options = Options()
 ) -> Results:
+    if get_pilot(engine, key).pilot.unit == "geo":  # regions by time-based regression
+        return compute_geo_results(engine, key, as_of)
     record, agg, facts = read_pilot(engine, key, as_of)
     return analyze(record, agg, as_of, options, facts)

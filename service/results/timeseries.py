@@ -12,7 +12,8 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import Engine
 
-from service.pilots.lifecycle import load_pilot
+from service.geo.results import compute_geo_results, geo_timeseries
+from service.pilots.lifecycle import get_pilot, load_pilot
 from service.results.analyze import Options, pilot_method, primary_comparisons
 from service.results.read import aggregate_as_of, published_looks
 from service.schema import Timeseries, TimeseriesPoint
@@ -35,6 +36,8 @@ def _day_ends(start: datetime, end: datetime) -> list[datetime]:
 
 
 def compute_timeseries(engine: Engine, key: str, as_of: datetime, options: Options) -> Timeseries:
+    if get_pilot(engine, key).pilot.unit == "geo":  # each day's cumulative TBR estimate
+        return geo_timeseries(compute_geo_results(engine, key, as_of))
     points: list[TimeseriesPoint] = []
     with read_transaction(engine) as conn:
         record = load_pilot(conn, key)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from litestar import get
 from litestar.response import Response
-from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
-from sqlalchemy.exc import SQLAlchemyError
 
 from service.runtime.dependencies import EngineDep
-from service.storage.engine import ping
+from service.storage.faults import RETRY_AFTER_SECONDS, Fault, describe, probe
+
+_STATUS = {Fault.UNAVAILABLE: 503, Fault.FULL: 507, Fault.READ_ONLY: 507}
 
 
 @get("/health", operation_id="health", tags=["operations"], sync_to_thread=False,
@@ -21,12 +21,16 @@ def health() -> dict[str, str]:
 @get("/ready", operation_id="ready", tags=["operations"], sync_to_thread=True,
      opt={"public": True})  # fmt: skip
 def ready(engine: EngineDep) -> Response[dict[str, str]]:
-    """Storage is reachable."""
-    try:
-        ping(engine)
-    except SQLAlchemyError as exc:
-        return Response(
-            {"status": "unavailable", "detail": f"storage unreachable: {type(exc).__name__}"},
-            status_code=HTTP_503_SERVICE_UNAVAILABLE,
-        )
-    return Response({"status": "ready"})
+    """The database answers and can be written: 200 ``{"status": "ready"}``; else 503
+    ``{"status": "unavailable", "detail": ...}`` (with ``Retry-After``) when it cannot be
+    reached, or 507 ``{"status": "full" | "read_only", "detail": ...}`` when it cannot be
+    written."""
+    found = probe(engine)
+    if found is None:
+        return Response({"status": "ready"})
+    unavailable = found.fault is Fault.UNAVAILABLE
+    return Response(
+        {"status": found.fault.value, "detail": describe(found)},
+        status_code=_STATUS[found.fault],
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)} if unavailable else None,
+    )

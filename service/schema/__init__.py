@@ -16,6 +16,7 @@ from service.schema import costs as _costs
 from service.schema import display as _display
 from service.schema import errors as _errors
 from service.schema import events as _events
+from service.schema import geo as _geo
 from service.schema import pilots as _pilots
 from service.schema import reports as _reports
 from service.schema import results as _results
@@ -28,6 +29,7 @@ from service.schema.costs import *  # noqa: F403
 from service.schema.display import *  # noqa: F403
 from service.schema.errors import *  # noqa: F403
 from service.schema.events import *  # noqa: F403
+from service.schema.geo import *  # noqa: F403
 from service.schema.pilots import *  # noqa: F403
 from service.schema.reports import *  # noqa: F403
 from service.schema.results import *  # noqa: F403
@@ -45,4 +47,5 @@ __all__ = [
     *_display.__all__,
     *_channels.__all__,
     *_errors.__all__,
+    *_geo.__all__,
 ]

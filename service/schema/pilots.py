@@ -29,6 +29,7 @@ from service.schema.common import (
     Text,
     Traffic,
 )
+from service.schema.geo import GeoDesign, Unit, check_geo_pilot
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -153,8 +154,15 @@ class PilotCreate(Request, kw_only=True):
     """More of the holdout exposed than this makes the decision ``check_data``."""
     min_conversions: Annotated[int, Meta(ge=0, le=10**9)] = 100
     """No scale or stop before each arm has this many conversions of the primary metric."""
+    unit: Unit = "customer"
+    """``geo``: regions are randomized, not customers (``geo_design``; docs/geo.md)."""
+    geo_design: GeoDesign | None = None
 
     def __post_init__(self) -> None:
+        if self.unit == "geo" and self.geo_design is not None:
+            kpi = self.geo_design.metric  # a geo pilot's default metric: its design's KPI
+            self.metrics = self.metrics or [Metric(key=kpi, event=kpi, kind="sum")]
+            self.planned_duration_days = self.geo_design.test_period.days
         if self.metrics is None:
             self.metrics = list(DEFAULT_METRICS)
             if self.primary_metric is None:
@@ -165,6 +173,7 @@ class PilotCreate(Request, kw_only=True):
                 raise ValueError("metrics: at least one metric must not be a guardrail")
             self.primary_metric = first.key
         _check_design(self.variants, self.metrics, self.primary_metric)
+        check_geo_pilot(self)
 
 
 class PilotPatch(Request):
@@ -194,6 +203,8 @@ class PilotPatch(Request):
     margin_rate: Annotated[float, Meta(gt=0, le=1)] | UnsetType = UNSET
     max_holdout_exposed_share: Annotated[float, Meta(ge=0, lt=1)] | UnsetType = UNSET
     min_conversions: Annotated[int, Meta(ge=0, le=10**9)] | UnsetType = UNSET
+    unit: Unit | UnsetType = UNSET
+    geo_design: GeoDesign | UnsetType | None = UNSET
 
 
 class Conclusion(Request):
@@ -236,6 +247,8 @@ class Pilot(Response, kw_only=True):
     decision: FinalDecision | None = None
     decision_note: str | None = None
     layer_buckets: list[tuple[int, int]] = []
+    unit: Unit = "customer"
+    geo_design: GeoDesign | None = None
 
 
 class PilotList(Response):

@@ -9,6 +9,7 @@ from msgspec import Meta
 
 from service.schema.channels import BudgetSummary, ChannelReview
 from service.schema.common import Action, Method, PilotStatus, Request, Response
+from service.schema.geo import GeoResults
 from service.schema.pilots import FinalDecision
 from service.schema.results import Comparison, Decision, Revenue, Srm, TimeseriesPoint
 
@@ -63,6 +64,8 @@ class PilotReview(Response):
     """This look's share of the planned customers; publishing records it as a look of the
     group-sequential test."""
     timeseries: list[TimeseriesPoint] = []
+    geo: GeoResults | None = None
+    """A geo pilot's observed vs counterfactual series (the review draws it with its band)."""
 
 
 class ReportSummary(Response):

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Literal
 
 from service.schema.common import Action, Direction, Interval, Method, PilotStatus, Response
+from service.schema.geo import GeoResults, GeoTest
 from stats.comparison import ComparisonStatus, TestName
 from stats.fieller import RelativeStatus
 
@@ -83,7 +84,7 @@ class Comparison(Response):
     cuped: bool
     variance_reduction: float | None
     method: Method
-    test: TestName
+    test: TestName | GeoTest
     incremental_conversions: float | None
     incremental_conversions_ci: Interval | None
     exposure_rate: float
@@ -179,6 +180,8 @@ class Results(Response):
     design (``None`` before the first day)."""
     looks: list[float] = []
     """Information fractions of the earlier looks that counted (published reviews)."""
+    geo: GeoResults | None = None
+    """A geo pilot's regions, daily observed vs counterfactual series and iROAS (``unit`` geo)."""
 
 
 class TimeseriesPoint(Response):

@@ -224,3 +224,17 @@ channel_costs = Table(
     Column("note", Text, nullable=True),
     Column("recorded_at", BigInteger, nullable=False),
 )
+
+# A KPI (or the channel's spend) per region and day for geo pilots (issue 15). One row per
+# (metric, geo, date): re-posting the key restates the value. Without a row id on SQLite, so one
+# metric's rows are one key range.
+geo_metrics = Table(
+    "geo_metrics",
+    metadata,
+    Column("metric", String(64), primary_key=True),
+    Column("geo", String(ID_WIDTH), primary_key=True),
+    Column("date", String(10), primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("recorded_at", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)

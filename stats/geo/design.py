@@ -19,7 +19,16 @@ way).
   7 days before, so each has the same weekday mix) the calibrated standard error of the
   cumulative incremental KPI the pilot will have — fit on the whole pre-period, the window's
   control KPI standing in for the test period's — relative to the window's counterfactual;
-  ``MDE = (t₁₋α/₂ + t_power) · √mean(se²/C²)`` with the calibration's degrees of freedom;
+  ``MDE = (t₁₋α/₂ + t_power) · √mean(se²/C²)`` with the calibration's degrees of freedom.
+  The error process is shared by all candidates: ρ is the mean of their estimates and ``s²``
+  the mean of ``ŝ²/ȳ²`` (``ȳ`` the treated regions' mean daily KPI) times the candidate's own
+  ``ȳ²``. It describes the regions' noise, which every split of the same regions shares (with
+  matched pairs the candidates are nearly exchangeable), and each candidate's own estimates
+  would let the choice chase estimation noise; the chosen design's analysis re-uses the
+  pre-period, so its intervals would be too narrow (simulated with 5 candidates and
+  independent noise: 91.9 % coverage of 95 % intervals, power 76–78 % at the stated MDE).
+  Pooling ``s²`` in absolute terms instead would always pick the split with the largest
+  treated share;
 * *placebo tests*: each window whose preceding days (at least ``min_pre_days``) can carry a fit
   is analysed as if it were the test — the estimated effect should be noise; the share of
   significant placebos and the root mean square of their z-scores (≈ 1) flag a control
@@ -49,7 +58,7 @@ from stats.geo.panel import (
     Period,
     check_panel,
 )
-from stats.geo.tbr import Calibration, PreFit, fit_tbr
+from stats.geo.tbr import Calibration, PreFit, TbrModel, fit_tbr
 
 __all__ = [
     "DesignCandidate",
@@ -159,54 +168,39 @@ class GeoDesign:
     check: PanelCheck | None = None
 
 
-def _evaluate(
+@dataclass(frozen=True, slots=True, eq=False)
+class _Fitted:
+    arms: DesignCandidate
+    x: np.ndarray
+    level: float  # the treated regions' mean daily KPI
+    model: TbrModel | None
+
+
+def _fit_candidate(
     arms: DesignCandidate,
     values: np.ndarray,
     geos: tuple[str, ...],
     *,
     test_days: int,
     alpha: float,
-    power: float,
     calibration: Calibration,
     min_pre_days: int,
-    cost_per_incremental_unit: float | None,
-) -> DesignCandidate:
+) -> _Fitted:
+    """The candidate's pre-period fit and its placebo tests."""
     from scipy import stats as scipy_stats  # on first use: see stats/__init__.py
 
     pos = {g: i for i, g in enumerate(geos)}
-    t_rows = [pos[g] for g in arms.treatment]
-    c_rows = [pos[g] for g in arms.control]
-    y = values[t_rows].sum(axis=0)
-    x = values[c_rows].sum(axis=0)
-    share = float(y.sum() / (y.sum() + x.sum())) if (y.sum() + x.sum()) > 0 else math.nan
+    y = values[[pos[g] for g in arms.treatment]].sum(axis=0)
+    x = values[[pos[g] for g in arms.control]].sum(axis=0)
+    total = float(y.sum() + x.sum())
+    arms = replace(arms, treated_kpi_share=float(y.sum()) / total if total > 0 else math.nan)
     n, h = len(y), test_days
     model = fit_tbr(y, x, calibration=calibration)
-    arms = replace(arms, treated_kpi_share=share)
     if model is None:
-        return replace(arms, message="The control regions' KPI is constant over the pre-period.")
-    fit = PreFit(
-        days=n,
-        intercept=model.intercept,
-        slope=model.slope,
-        r_squared=model.r_squared,
-        residual_sd=model.residual_sd,
-        rho=model.rho,
-        calibration=calibration,
-    )
-    starts = list(range(n - h, -1, -_WINDOW_STEP))
-    rel_var, dfs, totals = [], [], []
-    for s in starts:
-        pred = model.predict(x[s : s + h], daily=False)
-        c = float(pred.counterfactual.sum())
-        if c <= 0:
-            continue
-        rel_var.append(float(pred.var_cumulative[-1]) / c**2)
-        dfs.append(float(pred.df_cumulative[-1]))
-        totals.append(c)
+        message = "The control regions' KPI is constant over the pre-period."
+        return _Fitted(replace(arms, message=message), x, float(y.mean()), None)
     z_scores, significant = [], 0
-    for s in starts:
-        if s < min_pre_days:
-            continue
+    for s in range(n - h, min_pre_days - 1, -_WINDOW_STEP):
         placebo = fit_tbr(y[:s], x[:s], calibration=calibration)
         if placebo is None:
             continue
@@ -216,21 +210,53 @@ def _evaluate(
             continue
         z = float((y[s : s + h] - pred.counterfactual).sum()) / math.sqrt(var)
         z_scores.append(z)
-        q = float(scipy_stats.t.ppf(1 - alpha / 2, pred.df_cumulative[-1]))
-        significant += abs(z) > q
+        significant += abs(z) > float(scipy_stats.t.ppf(1 - alpha / 2, pred.df_cumulative[-1]))
+    fit = PreFit(
+        days=n,
+        intercept=model.intercept,
+        slope=model.slope,
+        r_squared=model.r_squared,
+        residual_sd=model.residual_sd,
+        rho=model.rho,
+        calibration=calibration,
+    )
     arms = replace(
         arms,
         fit=fit,
-        windows=len(rel_var),
         placebo_windows=len(z_scores),
         placebo_significant=significant,
         placebo_rms_z=math.sqrt(float(np.mean(np.square(z_scores)))) if z_scores else None,
     )
+    return _Fitted(arms, x, float(y.mean()), model)
+
+
+def _with_mde(
+    arms: DesignCandidate,
+    model: TbrModel,
+    x: np.ndarray,
+    *,
+    test_days: int,
+    alpha: float,
+    power: float,
+    cost_per_incremental_unit: float | None,
+) -> DesignCandidate:
+    """The minimum detectable lift over rolling windows of the pre-period (see the module)."""
+    from scipy import stats as scipy_stats  # on first use: see stats/__init__.py
+
+    n, h = len(x), test_days
+    rel_var, dfs, totals = [], [], []
+    for s in range(n - h, -1, -_WINDOW_STEP):
+        pred = model.predict(x[s : s + h], daily=False)
+        c = float(pred.counterfactual.sum())
+        if c <= 0:
+            continue
+        rel_var.append(float(pred.var_cumulative[-1]) / c**2)
+        dfs.append(float(pred.df_cumulative[-1]))
+        totals.append(c)
+    arms = replace(arms, windows=len(rel_var))
     if not rel_var or not all(v > 0 for v in rel_var):
-        return replace(
-            arms,
-            message="The treated regions' counterfactual is not positive or has no uncertainty.",
-        )
+        message = "The treated regions' counterfactual is not positive or has no uncertainty."
+        return replace(arms, message=message)
     df = float(np.mean(dfs))
     multiplier = float(scipy_stats.t.ppf(1 - alpha / 2, df) + scipy_stats.t.ppf(power, df))
     mde = multiplier * math.sqrt(float(np.mean(rel_var)))
@@ -317,24 +343,48 @@ def design_geo_pilot(
 
     values = sub.values[:, sub.day_mask(period)]
     sizes = values.mean(axis=1)
-    results = []
+    fitted = []
     for i in range(candidates):
         cand_salt = candidate_salt(salt, i)
         treatment, control = assign_geos(
             kept, sizes, salt=cand_salt, treatment_share=treatment_share
         )
-        evaluated = _evaluate(
-            DesignCandidate(i, cand_salt, treatment, control, math.nan),
-            values,
-            kept,
-            test_days=test_days,
-            alpha=alpha,
-            power=power,
-            calibration=calibration,
-            min_pre_days=min_pre_days,
-            cost_per_incremental_unit=cost_per_incremental_unit,
+        arms = DesignCandidate(i, cand_salt, treatment, control, math.nan)
+        fitted.append(
+            _fit_candidate(
+                arms,
+                values,
+                kept,
+                test_days=test_days,
+                alpha=alpha,
+                calibration=calibration,
+                min_pre_days=min_pre_days,
+            )
         )
-        results.append(evaluated)
+    # One error process for all candidates (see the module): their mean ρ, and their mean
+    # error variance relative to the treated level, scaled back to each candidate's level.
+    ok = [f for f in fitted if f.model is not None and f.level > 0]
+    rho = float(np.mean([f.model.rho for f in ok if f.model])) if ok else 0.0
+    rel_s2 = float(np.mean([f.model.sigma**2 / f.level**2 for f in ok if f.model])) if ok else 0.0
+    results = []
+    for f in fitted:
+        if f.model is None:
+            results.append(f.arms)
+            continue
+        model = f.model
+        if calibration == "ar1" and f.level > 0:
+            model = replace(model, rho=rho, sigma=f.level * math.sqrt(rel_s2))
+        results.append(
+            _with_mde(
+                f.arms,
+                model,
+                f.x,
+                test_days=test_days,
+                alpha=alpha,
+                power=power,
+                cost_per_incremental_unit=cost_per_incremental_unit,
+            )
+        )
     feasible = [c for c in results if c.mde is not None]
     if not feasible:
         return GeoDesign(

@@ -57,6 +57,17 @@ NEEDS: dict[tuple[str, str], str] = {
     ("GET", "/v1/reports/{week:str}"): "read",
     ("DELETE", "/v1/customers/{customer_id:str}"): "admin",
     ("GET", "/v1/audit"): "admin",
+    ("GET", "/v1/channels"): "read",
+    ("POST", "/v1/channels"): "admin",
+    ("GET", "/v1/channels/{key:str}"): "read",
+    ("PATCH", "/v1/channels/{key:str}"): "admin",
+    ("POST", "/v1/channels/{key:str}/start"): "admin",
+    ("POST", "/v1/channels/{key:str}/stop"): "admin",
+    ("POST", "/v1/channels/{key:str}/eligibility"): "assign",
+    ("POST", "/v1/channels/{key:str}/costs"): "admin",
+    ("GET", "/v1/channels/{key:str}/results"): "read",
+    ("POST", "/v1/geo-metrics"): "assign",
+    ("POST", "/v1/experiments/{key:str}/design"): "admin",
 }
 CREDENTIALS = ["none", "bad", "revoked", "admin", "read", "assign"]
 

@@ -136,8 +136,10 @@ def simulate(url: str, clock: SimulatedClock) -> Run:
         run.results = client.get("/v1/channels/sms/results", params={"period": 1}).json()
         end = (T0 + timedelta(days=90)).isoformat()
         for key in PILOT_DAYS:
-            run.pilot_results[key] = client.get(f"/v1/experiments/{key}/results",
-                                                params={"as_of": end, "method": "fixed"}).json()  # fmt: skip
+            look = {"as_of": end, "method": "fixed"}
+            run.pilot_results[key] = client.get(
+                f"/v1/experiments/{key}/results", params=look
+            ).json()
         # Period 2: a fresh holdout, new purchases and costs, which period 1 must not see.
         clock.set(T0 + timedelta(days=100))
         answer = _post(client, "/v1/channels/sms/eligibility", {"customer_ids": ids})
@@ -186,7 +188,8 @@ def test_profit_is_revenue_times_margin_minus_cost_to_the_cent(run: Run) -> None
     r = run.results
     assert r["cost"] == pytest.approx(COST, abs=0.005)
     assert r["costs_by_kind"] == pytest.approx(
-        {"media": 12_000.0, "per_message": 3_419.55, "tech": 4_500.0, "people": 2_250.5})
+        {"media": 12_000.0, "per_message": 3_419.55, "tech": 4_500.0, "people": 2_250.5}
+    )
     assert round(r["incremental_profit"], 2) == round(r["incremental_revenue"] * MARGIN - COST, 2)
     lo, hi = r["incremental_revenue_ci"]
     assert r["incremental_profit_ci"] == pytest.approx([lo * MARGIN - COST, hi * MARGIN - COST])
@@ -195,7 +198,8 @@ def test_profit_is_revenue_times_margin_minus_cost_to_the_cent(run: Run) -> None
     conv_lo, conv_hi = r["incremental_conversions_ci"]
     assert conv_lo > 0
     assert r["cost_per_incremental_conversion"] == pytest.approx(
-        COST / r["incremental_conversions"])
+        COST / r["incremental_conversions"]
+    )
     assert r["cost_per_incremental_conversion_ci"] == pytest.approx([COST / conv_hi,
                                                                      COST / conv_lo])  # fmt: skip
 

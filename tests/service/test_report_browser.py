@@ -52,8 +52,10 @@ def test_html_review_renders_in_chromium(server: ServerProcess, data: ReportData
         for i in range(charts.count()):
             box = charts.nth(i).bounding_box()
             assert box is not None and box["width"] > 100 and box["height"] > 100, box
-        assert page.locator("#pilot-winner .action").inner_text() == "SCALE"
-        assert page.locator("#pilot-skewed .action").inner_text() == "CHECK_DATA"
+        assert page.locator("#pilot-winner h2 .action").inner_text() == "SCALE"
+        assert page.locator("#pilot-skewed h2 .action").inner_text() == "CHECK_DATA"
+        # Each variant's own call is on the page beside the pilot's.
+        assert page.locator("#pilot-winner .variant-decisions .action").inner_text() == "SCALE"
         page.screenshot(path=str(ARTIFACTS / "weekly-review.png"), full_page=True)
         browser.close()
     assert errors == []

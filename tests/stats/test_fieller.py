@@ -10,23 +10,24 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from benchmarks.simulate_decisions import (
-    COVERAGE_SCENARIOS,
-    Scenario,
-    _covariate_sample,
-    compare_invariant,
-    coverage,
-    cuped_covariance,
-    fieller_invariant,
-    simulate_arms,
-    welch_estimates,
-)
 from stats import SampleMean, compare
 from stats.fieller import (
     critical_value,
     delta_method_relative_interval,
     fieller_set,
     relative_lift_interval,
+)
+from stats.inference import Method
+from stats.simulation.decisions import (
+    COVERAGE_SCENARIOS,
+    Scenario,
+    compare_invariant,
+    covariate_sample,
+    coverage,
+    cuped_covariance,
+    fieller_invariant,
+    simulate_arms,
+    welch_estimates,
 )
 
 
@@ -102,12 +103,17 @@ def test_critical_value_is_the_absolute_tests() -> None:
     assert critical_value(0.05, df=37.5) == pytest.approx(sps.t.ppf(0.975, 37.5), rel=1e-14)
     assert critical_value(0.1) == pytest.approx(sps.norm.ppf(0.95), rel=1e-14)
     control, treatment = SampleMean(400, 40, 40), SampleMean(500, 70, 70)
-    for method, looks in (("always_valid", ()), ("sequential", ()), ("sequential", (0.1,))):
+    cases: tuple[tuple[Method, tuple[float, ...]], ...] = (
+        ("always_valid", ()),
+        ("sequential", ()),
+        ("sequential", (0.1,)),
+    )
+    for method, looks in cases:
         c = compare(
             control,
             treatment,
             kind="binary",
-            method=method,  # type: ignore[arg-type]
+            method=method,
             planned_customers=3000,
             looks=looks,
         )
@@ -116,7 +122,7 @@ def test_critical_value_is_the_absolute_tests() -> None:
             0.05,
             method=method,
             n=900,
-            planned_customers=3000,  # type: ignore[arg-type]
+            planned_customers=3000,
             looks=looks,
         )
         assert (c.absolute_ci[1] - c.absolute_ci[0]) / 2 == pytest.approx(q * c.absolute_se)
@@ -148,7 +154,7 @@ def test_cuped_covariance_matches_compares_delta_method_at_large_n() -> None:
     for lift in (0.0, 0.1):  # relative lift 0.5 on a small baseline: the covariance term matters
         x = rng.normal(0, 1, n)
         y = 0.2 + lift + 0.8 * x + rng.normal(0, 1, n)
-        arms.append(_covariate_sample(x, y))
+        arms.append(covariate_sample(x, y))
     c = compare(arms[0], arms[1], kind="mean", alpha=0.05)
     assert c.cuped and c.theta is not None and c.relative_ci is not None
     assert c.absolute_ci is not None and c.absolute_se is not None

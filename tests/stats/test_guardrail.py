@@ -9,13 +9,6 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from benchmarks.simulate_decisions import (
-    AT_MARGIN,
-    _covariate_sample,
-    guardrail_power,
-    guardrail_rates,
-    max_rate_exact,
-)
 from stats import SampleMean
 from stats.exact import clopper_pearson_lower, clopper_pearson_upper, poisson_upper
 from stats.fieller import relative_lift_interval
@@ -26,6 +19,13 @@ from stats.guardrail import (
     guardrail_verdict,
     max_rate_verdict,
     relative_margin_verdict,
+)
+from stats.simulation.decisions import (
+    AT_MARGIN,
+    covariate_sample,
+    guardrail_power,
+    guardrail_rates,
+    max_rate_exact,
 )
 
 
@@ -184,16 +184,16 @@ def test_max_rate_sample_size_by_hand() -> None:
     assert 0.8 <= max_rate_exact(n, 0.002, 0.005, kind="binary").non_inferior < 0.85
     assert max_rate_exact(n - 1, 0.002, 0.005, kind="binary").non_inferior < 0.8
     # ... and no smaller pilot reaches it (brute force over every n, counts at 0.1 %).
-    count = guardrail_sample_size(
+    needed = guardrail_sample_size(
         baseline=0.001, kind="count", direction="decrease", max_rate=0.005
     ).customers_per_variant
-    for m in range(1, count):
+    for m in range(1, needed):
         x = 0  # events the variant may have with its bound still under the cap
         while poisson_upper(x, m) < 0.005:
             x += 1
         power = sps.poisson.cdf(x - 1, m * 0.001) if x else 0.0
         assert power < 0.8, m
-    assert count == 1260
+    assert needed == 1260
     with pytest.raises(ValueError):
         guardrail_sample_size(baseline=0.006, kind="binary", direction="decrease", max_rate=0.005)
 
@@ -214,7 +214,7 @@ def test_sequential_and_cuped_flow_through_compare() -> None:
     for n in (3000, 3000):
         x = rng.gamma(2.0, 5.0, n)
         y = x + rng.gamma(2.0, 2.0, n)  # strongly correlated with the pre-period
-        arms.append(_covariate_sample(x, y))
+        arms.append(covariate_sample(x, y))
     with_cuped = guardrail_verdict(arms[0], arms[1], kind="mean", direction="increase")
     without = guardrail_verdict(arms[0], arms[1], kind="mean", direction="increase", cuped=False)
     assert with_cuped.bound is not None and without.bound is not None

@@ -1,0 +1,153 @@
+"""Geo metrics: a KPI (or the channel's spend) per region and day, posted in batches.
+
+``POST /v1/geo-metrics`` takes ``{"rows": [...]}`` or NDJSON, up to 100,000 rows. A batch is
+validated as a whole: every bad row is named by its index (msgspec's message, an id longer than
+the server allows, a date in the future, a key repeated inside the batch) and nothing is
+stored. A row whose ``(geo, date, metric)`` is stored already restates it — data are restated
+in practice — and the answer counts those as ``replaced``; the audit trail records each batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import Engine
+
+from service.admin import audit
+from service.errors import InvalidInput, UnsupportedMedia
+from service.events.decoding import MAX_ERRORS_LISTED, describe_problem
+from service.schema import GeoMetricBatch, GeoMetricResult, GeoMetricRow
+from service.schema.common import MAX_BATCH, MAX_ID_LENGTH
+from service.storage.geo import GeoRow, upsert_geo_rows
+from service.storage.sql import write_transaction
+from service.timeutil import to_us
+
+__all__ = ["NDJSON_TYPES", "decode_rows", "is_ndjson", "record_rows"]
+
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+
+_row_decoder = msgspec.json.Decoder(GeoMetricRow)
+_batch_decoder = msgspec.json.Decoder(GeoMetricBatch)
+_raw_batch_decoder = msgspec.json.Decoder(dict[str, list[msgspec.Raw]])
+
+
+def is_ndjson(content_type: str | None) -> bool:
+    """Whether the body is NDJSON; anything but JSON or NDJSON is refused (415)."""
+    media = (content_type or "application/json").split(";")[0].strip()
+    if media not in ("application/json", *NDJSON_TYPES):
+        raise UnsupportedMedia(
+            f"Content-Type {media!r} is not accepted; send application/json or"
+            " application/x-ndjson."
+        )
+    return media in NDJSON_TYPES
+
+
+def _too_many(n: int, limit: int) -> InvalidInput:
+    return InvalidInput(f"A batch holds at most {limit:,} rows; this one has {n:,}. Split it.")
+
+
+def _rejected(problems: list[dict[str, Any]], total: int) -> InvalidInput:
+    bad = len({p["index"] for p in problems})
+    return InvalidInput(
+        f"{bad} of {total} rows are invalid; nothing from this batch was stored. Fix the rows"
+        " listed in 'extra' (index, field, message) and resend.",
+        extra=problems[:MAX_ERRORS_LISTED],
+    )
+
+
+def _decode_each(raws: Sequence[bytes | msgspec.Raw]) -> list[GeoMetricRow]:
+    rows, problems = [], []
+    for i, raw in enumerate(raws):
+        try:
+            rows.append(_row_decoder.decode(raw))
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            problems.append(describe_problem(i, exc))
+    if problems:
+        raise _rejected(problems, len(raws))
+    return rows
+
+
+def decode_rows(body: bytes, *, ndjson: bool, max_rows: int = MAX_BATCH) -> list[GeoMetricRow]:
+    """Decode a batch; raise :class:`InvalidInput` naming each bad row."""
+    if ndjson:
+        lines = [line for line in body.split(b"\n") if line.strip()]
+        if not lines:
+            raise InvalidInput("The NDJSON body holds no rows.")
+        if len(lines) > max_rows:
+            raise _too_many(len(lines), max_rows)
+        try:
+            return msgspec.json.decode(b"[" + b",".join(lines) + b"]", type=list[GeoMetricRow])
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            return _decode_each(lines)
+    try:
+        batch = _batch_decoder.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError) as first:
+        try:
+            raw = _raw_batch_decoder.decode(body)
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            message = f'The body must be a JSON object {{"rows": [...]}}: {first}'
+            raise InvalidInput(message) from first
+        unknown = sorted(set(raw) - {"rows"})
+        if unknown or "rows" not in raw:
+            raise InvalidInput(
+                "The body must be a JSON object with one field, 'rows'"
+                + (f" (unknown: {', '.join(unknown)})." if unknown else ".")
+            ) from first
+        if not raw["rows"]:
+            raise InvalidInput("The batch holds no rows.") from first
+        if len(raw["rows"]) > max_rows:
+            raise _too_many(len(raw["rows"]), max_rows) from first
+        return _decode_each(raw["rows"])
+    if len(batch.rows) > max_rows:
+        raise _too_many(len(batch.rows), max_rows)
+    return batch.rows
+
+
+def _check(
+    rows: Sequence[GeoMetricRow], *, now: datetime, max_id_length: int, future_skew: timedelta
+) -> None:
+    """The rules msgspec cannot know: the server's id length, the clock, repeats in a batch."""
+    latest = (now + future_skew).date()
+    first: dict[tuple[str, str, Any], int] = {}
+    problems: list[dict[str, Any]] = []
+    for i, r in enumerate(rows):
+        if len(r.geo) > max_id_length:
+            problems.append({"index": i, "field": "geo",
+                             "message": f"longer than {max_id_length} characters"})  # fmt: skip
+        if r.date > latest:
+            problems.append({"index": i, "field": "date",
+                             "message": f"{r.date} is in the future"})  # fmt: skip
+        j = first.setdefault((r.metric, r.geo, r.date), i)
+        if j != i:
+            problems.append({"index": i, "field": "geo",
+                             "message": f"repeats row {j}'s (geo, date, metric)"})  # fmt: skip
+    if problems:
+        raise _rejected(problems, len(rows))
+
+
+def record_rows(
+    engine: Engine,
+    rows: Sequence[GeoMetricRow],
+    *,
+    now: datetime,
+    actor: str,
+    max_id_length: int = MAX_ID_LENGTH,
+    future_skew: timedelta = timedelta(hours=24),
+) -> GeoMetricResult:
+    """Store a batch (all or none); restated keys replace the stored value and are counted."""
+    _check(rows, now=now, max_id_length=max_id_length, future_skew=future_skew)
+    stored_rows = [GeoRow(r.metric, r.geo, r.date, r.value) for r in rows]
+    with write_transaction(engine) as conn:
+        replaced = upsert_geo_rows(conn, stored_rows, to_us(now))
+        result = GeoMetricResult(stored=len(rows) - replaced, replaced=replaced)
+        days = [r.date for r in rows]
+        audit.record(conn, actor=actor, action="geo.metrics", target="geo-metrics",
+                     change={"stored": result.stored, "replaced": result.replaced,
+                             "metrics": sorted({r.metric for r in rows}),
+                             "regions": len({r.geo for r in rows}),
+                             "first_day": min(days), "last_day": max(days)},
+                     now=now)  # fmt: skip
+    return result

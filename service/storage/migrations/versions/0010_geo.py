@@ -1,0 +1,35 @@
+"""Geo pilots: a KPI (or the channel's spend) per region and day.
+
+``geo_metrics`` holds one value per ``(metric, geo, date)``; re-posting the key restates it
+(issue 15). The key puts one metric's rows next to each other, by region then day, which is how
+a geo pilot's panel is read. Without a row id on SQLite.
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "geo_metrics",
+        sa.Column("metric", sa.String(64), primary_key=True),
+        sa.Column("geo", sa.String(128), primary_key=True),
+        sa.Column("date", sa.String(10), primary_key=True),
+        sa.Column("value", sa.Float, nullable=False),
+        sa.Column("recorded_at", sa.BigInteger, nullable=False),
+        sqlite_with_rowid=False,
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("geo_metrics")
