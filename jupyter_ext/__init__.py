@@ -1,5 +1,5 @@
 """pilotlift in JupyterLab: a client that returns the service's own types and DataFrames, a
-live pilot dashboard, a planning widget and the ``%pilotlift`` magic.
+live pilot dashboard, a channel view, a planning widget and the ``%pilotlift`` magic.
 
     %load_ext jupyter_ext
     %pilotlift connect http://127.0.0.1:8000
@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_ext._exceptions import PilotliftClientError
+from jupyter_ext.channels import ChannelView
 from jupyter_ext.client import Client
 from jupyter_ext.dashboard import PilotDashboard
 from jupyter_ext.frames import PilotResults, PilotTimeseries
 from jupyter_ext.planning import PlanningWidget
 
 __all__ = [
+    "ChannelView",
     "Client",
     "PilotDashboard",
     "PilotResults",

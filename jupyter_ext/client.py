@@ -16,6 +16,8 @@ import pandas as pd
 from jupyter_ext._exceptions import PilotliftClientError
 from jupyter_ext.frames import PilotResults, PilotTimeseries, channel_frame
 from service.schema import (
+    Channel,
+    ChannelList,
     ChannelResults,
     Pilot,
     PilotList,
@@ -161,6 +163,10 @@ class Client:
     def weekly_report(self, week: str | None = None) -> WeeklyReport:
         """The weekly scale/stop review (default: the last complete ISO week)."""
         return self._get("/v1/reports/weekly", WeeklyReport, week=week)
+
+    def channels(self) -> list[Channel]:
+        """Every channel with a standing holdout, oldest first."""
+        return self._get("/v1/channels", ChannelList).channels
 
     def channel_results(
         self,

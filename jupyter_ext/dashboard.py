@@ -59,7 +59,12 @@ class PilotDashboard(widgets.VBox):
         self.picker = widgets.Dropdown(description="Pilot", layout={"width": "28rem"})
         self.metric = widgets.Dropdown(description="Metric")
         self.method = widgets.ToggleButtons(
-            options=[("default", ""), ("sequential", "sequential"), ("fixed", "fixed")],
+            options=[
+                ("default", ""),
+                ("sequential", "sequential"),
+                ("fixed", "fixed"),
+                ("always valid", "always_valid"),
+            ],
             description="Method",
             style={"button_width": "5.5rem"},
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from jupyter_ext import Client, PilotDashboard, PlanningWidget
+from jupyter_ext import ChannelView, Client, PilotDashboard, PlanningWidget
 from stats import plan_pilot
 
 
@@ -92,3 +92,26 @@ def test_planning_widget_updates_live() -> None:
         baseline=0.95, min_lift=0.12, holdout_share=0.1, sd=2.0, daily_customers=20000
     )
     assert w.plan["holdout_customers"] == mean.holdout_customers
+
+
+def test_channel_view_says_when_there_is_no_channel_then_shows_one(
+    client: Client, service_url: str
+) -> None:
+    empty = ChannelView(client)
+    if not client.channels():
+        assert "No channel exists yet" in empty.error_text and empty.frame is None
+    with httpx.Client(base_url=service_url) as http:
+        body = {"key": "sms-view", "name": "SMS", "holdout_share": 0.1, "period_days": 90}
+        assert http.post("/v1/channels", json=body).status_code == 201
+        assert http.post("/v1/channels/sms-view/start").status_code == 200
+        ids = [f"view-{i}" for i in range(400)]
+        answer = http.post("/v1/channels/sms-view/eligibility", json={"customer_ids": ids})
+        assert answer.status_code == 200
+    view = ChannelView(client, key="sms-view")
+    assert view.channel_key == "sms-view" and view.error_text == ""
+    results = client.channel_results("sms-view").attrs["results"]
+    assert view.frame is not None and list(view.frame.index) == [p.period for p in results.periods]
+    held_out = sum(a.customers for a in results.arms if a.group == "channel_holdout")
+    assert int(view.frame.loc[results.period, "channel_holdout"]) == held_out
+    assert view.summary.startswith(f"Period {results.period} ({results.method}): ")
+    assert "<table" in view.periods.value
