@@ -21,11 +21,6 @@ T = TypeVar("T")
 MAX_IN_LIST = 30_000
 
 
-def param(conn: Connection) -> str:
-    """The driver's positional placeholder (``?`` for sqlite3, ``%s`` for psycopg)."""
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
-
-
 def chunks(items: Sequence[T], size: int = MAX_IN_LIST) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
