@@ -26,18 +26,13 @@ async def post_geo_metrics(
     ``(geo, date, metric)`` is restated. Any invalid row rejects the batch (422 naming each)."""
     ndjson = metrics.is_ndjson(request.headers.get("content-type"))
     body = await request.body()
+    now = settings.clock()
+    rules = metrics.RowRules(now, settings.max_id_length,
+                             timedelta(hours=settings.max_future_skew_hours))  # fmt: skip
     rows = await sync_to_thread(
-        metrics.decode_rows, body, ndjson=ndjson, max_rows=settings.max_batch
+        metrics.decode_rows, body, ndjson=ndjson, rules=rules, max_rows=settings.max_batch
     )
-    return await sync_to_thread(
-        metrics.record_rows,
-        engine,
-        rows,
-        now=settings.clock(),
-        actor=actor,
-        max_id_length=settings.max_id_length,
-        future_skew=timedelta(hours=settings.max_future_skew_hours),
-    )
+    return await sync_to_thread(metrics.record_rows, engine, rows, now=now, actor=actor)
 
 
 @post("/v1/experiments/{key:str}/design", operation_id="designGeoPilot", status_code=HTTP_200_OK,

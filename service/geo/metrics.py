@@ -10,6 +10,7 @@ in practice — and the answer counts those as ``replaced``; the audit trail rec
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ from service.storage.geo import GeoRow, upsert_geo_rows
 from service.storage.sql import write_transaction
 from service.timeutil import to_us
 
-__all__ = ["NDJSON_TYPES", "decode_rows", "is_ndjson", "record_rows"]
+__all__ = ["NDJSON_TYPES", "RowRules", "decode_rows", "is_ndjson", "record_rows"]
 
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 
@@ -58,30 +59,74 @@ def _rejected(problems: list[dict[str, Any]], total: int) -> InvalidInput:
     )
 
 
-def _decode_each(raws: Sequence[bytes | msgspec.Raw]) -> list[GeoMetricRow]:
-    rows, problems = [], []
-    for i, raw in enumerate(raws):
-        try:
-            rows.append(_row_decoder.decode(raw))
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            problems.append(describe_problem(i, exc))
+@dataclass(frozen=True, slots=True)
+class RowRules:
+    """What msgspec cannot know about a row: the server's id length and clock."""
+
+    now: datetime
+    max_id_length: int = MAX_ID_LENGTH
+    future_skew: timedelta = timedelta(hours=24)
+
+
+def _check(rows: Sequence[tuple[int, GeoMetricRow]], rules: RowRules) -> list[dict[str, Any]]:
+    """Problems of decoded rows (by their batch index): too long an id, a date in the future, a
+    key repeated inside the batch."""
+    latest = (rules.now + rules.future_skew).date()
+    first: dict[tuple[str, str, Any], int] = {}
+    problems: list[dict[str, Any]] = []
+    limit = rules.max_id_length
+    for i, r in rows:
+        if len(r.geo) > limit:
+            problems.append({"index": i, "field": "geo",
+                             "message": f"longer than {limit} characters"})  # fmt: skip
+        if r.date > latest:
+            problems.append({"index": i, "field": "date",
+                             "message": f"{r.date} is in the future"})  # fmt: skip
+        j = first.setdefault((r.metric, r.geo, r.date), i)
+        if j != i:
+            problems.append({"index": i, "field": "geo",
+                             "message": f"repeats row {j}'s (geo, date, metric)"})  # fmt: skip
+    return problems
+
+
+def _checked(
+    raws: Sequence[bytes | msgspec.Raw] | None, rows: list[GeoMetricRow] | None, rules: RowRules
+) -> list[GeoMetricRow]:
+    """Every row decoded (one by one when the fast path failed) and checked; all problems of
+    the batch in one 422."""
+    problems: list[dict[str, Any]] = []
+    indexed: list[tuple[int, GeoMetricRow]] = []
+    if rows is not None:
+        indexed = list(enumerate(rows))
+    else:
+        assert raws is not None
+        for i, raw in enumerate(raws):
+            try:
+                indexed.append((i, _row_decoder.decode(raw)))
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                problems.append(describe_problem(i, exc))
+    problems += _check(indexed, rules)
     if problems:
-        raise _rejected(problems, len(raws))
-    return rows
+        total = len(rows) if rows is not None else len(raws or ())
+        raise _rejected(sorted(problems, key=lambda p: p["index"]), total)
+    return [r for _, r in indexed]
 
 
-def decode_rows(body: bytes, *, ndjson: bool, max_rows: int = MAX_BATCH) -> list[GeoMetricRow]:
-    """Decode a batch; raise :class:`InvalidInput` naming each bad row."""
+def decode_rows(
+    body: bytes, *, ndjson: bool, rules: RowRules, max_rows: int = MAX_BATCH
+) -> list[GeoMetricRow]:
+    """Decode and check a batch; raise :class:`InvalidInput` naming each bad row."""
     if ndjson:
         lines = [line for line in body.split(b"\n") if line.strip()]
         if not lines:
             raise InvalidInput("The NDJSON body holds no rows.")
         if len(lines) > max_rows:
             raise _too_many(len(lines), max_rows)
-        try:
-            return msgspec.json.decode(b"[" + b",".join(lines) + b"]", type=list[GeoMetricRow])
+        try:  # fast path: one C-level decode of the whole batch
+            decoded = msgspec.json.decode(b"[" + b",".join(lines) + b"]", type=list[GeoMetricRow])
         except (msgspec.ValidationError, msgspec.DecodeError):
-            return _decode_each(lines)
+            return _checked(lines, None, rules)
+        return _checked(None, decoded, rules)
     try:
         batch = _batch_decoder.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as first:
@@ -100,32 +145,10 @@ def decode_rows(body: bytes, *, ndjson: bool, max_rows: int = MAX_BATCH) -> list
             raise InvalidInput("The batch holds no rows.") from first
         if len(raw["rows"]) > max_rows:
             raise _too_many(len(raw["rows"]), max_rows) from first
-        return _decode_each(raw["rows"])
+        return _checked(raw["rows"], None, rules)
     if len(batch.rows) > max_rows:
         raise _too_many(len(batch.rows), max_rows)
-    return batch.rows
-
-
-def _check(
-    rows: Sequence[GeoMetricRow], *, now: datetime, max_id_length: int, future_skew: timedelta
-) -> None:
-    """The rules msgspec cannot know: the server's id length, the clock, repeats in a batch."""
-    latest = (now + future_skew).date()
-    first: dict[tuple[str, str, Any], int] = {}
-    problems: list[dict[str, Any]] = []
-    for i, r in enumerate(rows):
-        if len(r.geo) > max_id_length:
-            problems.append({"index": i, "field": "geo",
-                             "message": f"longer than {max_id_length} characters"})  # fmt: skip
-        if r.date > latest:
-            problems.append({"index": i, "field": "date",
-                             "message": f"{r.date} is in the future"})  # fmt: skip
-        j = first.setdefault((r.metric, r.geo, r.date), i)
-        if j != i:
-            problems.append({"index": i, "field": "geo",
-                             "message": f"repeats row {j}'s (geo, date, metric)"})  # fmt: skip
-    if problems:
-        raise _rejected(problems, len(rows))
+    return _checked(None, batch.rows, rules)
 
 
 def record_rows(
@@ -134,11 +157,9 @@ def record_rows(
     *,
     now: datetime,
     actor: str,
-    max_id_length: int = MAX_ID_LENGTH,
-    future_skew: timedelta = timedelta(hours=24),
 ) -> GeoMetricResult:
-    """Store a batch (all or none); restated keys replace the stored value and are counted."""
-    _check(rows, now=now, max_id_length=max_id_length, future_skew=future_skew)
+    """Store a decoded batch (all or none); restated keys replace the stored value and are
+    counted."""
     stored_rows = [GeoRow(r.metric, r.geo, r.date, r.value) for r in rows]
     with write_transaction(engine) as conn:
         replaced = upsert_geo_rows(conn, stored_rows, to_us(now))

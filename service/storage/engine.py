@@ -40,7 +40,7 @@ def create_storage_engine(url: str) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=False)
+    return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:

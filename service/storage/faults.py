@@ -29,9 +29,13 @@ violations, syntax errors, deadlocks
 ======================================================  ===========  =====================
 
 A failed request stored nothing: every write is one transaction (``write_transaction``) that
-is rolled back, or never committed, when any statement of it fails. Recovery needs no
-restart: the PostgreSQL pool pings a connection before lending it (``pool_pre_ping``) and
-SQLAlchemy drops every pooled connection older than a disconnect it has seen.
+is rolled back, or never committed, when any statement of it fails. One window stays open: a
+connection lost while its ``COMMIT`` is in flight leaves the outcome unknown to the service;
+the answer is still 503, and resending is safe because event ids and first assignments are
+idempotent. Recovery needs no restart: the PostgreSQL pool pings a connection before lending
+it (``pool_pre_ping``; without it the first request after a restart of an idle service fails,
+see ``tests/service/test_faults.py``) and SQLAlchemy drops every pooled connection older than
+a disconnect it has seen.
 
 :func:`probe` is ``/ready``'s check: the database answers, and it can be written (PostgreSQL:
 the session is not read-only, as on a standby; SQLite: the file system holds at least
@@ -183,13 +187,13 @@ def storage_error(exc: BaseException, *, write: bool) -> StorageUnavailable | St
     if found is None:
         return None
     if found.fault is Fault.UNAVAILABLE:
-        outcome = "the batch was not stored; " if write else ""
+        outcome = "nothing from this request was stored; " if write else ""
         return StorageUnavailable(
             f"The database is unavailable ({found.reason}); {outcome}retry in"
             f" {RETRY_AFTER_SECONDS} s.",
             retry_after=RETRY_AFTER_SECONDS,
         )
-    outcome = "the batch was not stored" if write else "the query could not run"
+    outcome = "nothing from this request was stored" if write else "the query could not run"
     if found.fault is Fault.FULL:
         return StorageFull(
             f"The database's disk is full; {outcome}. Free space on the database's disk, then"

@@ -6,6 +6,7 @@
   request after each recovery succeeds, and every acknowledged event is stored exactly once.
 * SQLite on a full file system (a small tmpfs; needs root): a batch gets 507 with a sentence and
   stores nothing, ``/ready`` says ``full``, and once space is freed the same batch is accepted.
+  The same on PostgreSQL, with the events table moved to a tablespace on such a tmpfs.
 * The classification table of :mod:`service.storage.faults`, on real driver errors.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -176,7 +178,7 @@ class Recovery:
         )
         return (
             f"{self.name}: PostgreSQL back after {self.back_at - self.started:.1f} s, {refused}"
-            f" batch(es) answered 503, first request after it {self.first_status} in"
+            f" batch(es) answered 503, a read right after {self.first_status} in"
             f" {self.first_latency * 1000:.0f} ms, the tool's next batch acknowledged"
             f" {tool_back - self.back_at:.1f} s after"
         )
@@ -203,6 +205,7 @@ def test_postgres_restart_and_crash_answer_503_and_lose_nothing() -> None:
         tool = CampaignTool(server.url)
         thread = threading.Thread(target=tool.run, daemon=True)
         restart, kill = Recovery("restart (-m fast)"), Recovery("kill (-m immediate)")
+        idle = Recovery("restart while idle")
         try:
             server.start()
             assert server.process is not None
@@ -228,6 +231,15 @@ def test_postgres_restart_and_crash_answer_503_and_lose_nothing() -> None:
             _wait_for_postgres(url)
             _first_request_after(server, kill, "probe-kill")
             tool.wait_for(tool.acked + 3)
+
+            # 3. A restart while nothing is sent: no failed request has flushed the pool, so
+            # only the ping before each checkout keeps a dead connection from being lent.
+            tool.stop.set()
+            thread.join(timeout=90)
+            idle.started = kill.until = time.monotonic()
+            _pg(cluster, "restart", "-m", "fast")
+            _wait_for_postgres(url)
+            _first_request_after(server, idle, "probe-idle")
         finally:
             tool.stop.set()
             # Other tests share the cluster: it runs again whatever happened here.
@@ -258,7 +270,7 @@ def test_postgres_restart_and_crash_answer_503_and_lose_nothing() -> None:
     assert statuses[503] >= 1 and set(tool.retry_after) == {"2"}
     assert all(
         d.startswith("The database is unavailable (")
-        and d.endswith("; the batch was not stored; retry in 2 s.")
+        and d.endswith("; nothing from this request was stored; retry in 2 s.")
         for d in tool.details
     ), tool.details
     # Once PostgreSQL accepted again, no request got a stale pooled connection.
@@ -269,12 +281,14 @@ def test_postgres_restart_and_crash_answer_503_and_lose_nothing() -> None:
     # Every acknowledged batch stored exactly once, in full; nothing else stored.
     assert stored == distinct
     expected = {f"b{b}": EVENTS_PER_BATCH for b in range(tool.acked)}
-    expected |= {"probe-restart": 10, "probe-kill": 10}
+    expected |= {"probe-restart": 10, "probe-kill": 10, "probe-idle": 10}
     assert per_batch == expected
     print(
         f"acknowledged {tool.acked} batches ({tool.acked * EVENTS_PER_BATCH:,} events), each"
         f" stored once; answers {dict(statuses)}; "
         + "; ".join(r.summary(tool.answers) for r in (restart, kill))
+        + f"; {idle.name}: the first read after it {idle.first_status} in"
+        f" {idle.first_latency * 1000:.0f} ms"
     )
 
 
@@ -299,7 +313,8 @@ def _small_tmpfs(size: str = "8m") -> Iterator[Path]:
     finally:
         if subprocess.run(["umount", str(where)], capture_output=True).returncode != 0:
             subprocess.run(["umount", "-l", str(where)], capture_output=True)
-        where.rmdir()
+        with contextlib.suppress(OSError):
+            where.rmdir()
 
 
 def _fill(path: Path) -> int:
@@ -349,7 +364,7 @@ def test_sqlite_full_disk_answers_507_stores_nothing_and_recovers(tmp_path: Path
     assert "retry-after" not in refused.headers
     detail = refused.json()["detail"]
     assert refused.json() == {"status_code": 507, "detail": detail, "extra": None}
-    assert detail.startswith("The database's disk is full; the batch was not stored.")
+    assert detail.startswith("The database's disk is full; nothing from this request was stored.")
     assert stored_while_full == before  # nothing of the refused batch, not even part of it
     assert ready.status_code == 507 and ready.json()["status"] == "full", ready.text
     assert read.status_code == 200, read.text
@@ -358,6 +373,54 @@ def test_sqlite_full_disk_answers_507_stores_nothing_and_recovers(tmp_path: Path
     assert accepted.json() == {"accepted": EVENTS_PER_BATCH, "duplicates": 0}
     assert after[0] == after[1] == before[0] + EVENTS_PER_BATCH
     print(f"507: {detail!r}; /ready while full: {ready.json()}")
+
+
+def test_postgres_full_disk_answers_507_and_recovers(tmp_path: Path) -> None:
+    """The events table on a tablespace on a small tmpfs, filled: SQLSTATE 53100 end to end."""
+    _cluster()  # a local cluster, run by root
+    with _small_tmpfs() as disk:
+        space = disk / "tablespace"
+        space.mkdir()
+        shutil.chown(space, "postgres", "postgres")
+        tablespace = f"pilotlift_full_{secrets.token_hex(4)}"
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f"CREATE TABLESPACE {tablespace} LOCATION '{space}'")
+        try:
+            with throwaway_database() as url:
+                server = ServerProcess(url)
+                try:
+                    server.start()
+                    with psycopg.connect(url, autocommit=True) as conn:
+                        conn.execute(f"ALTER TABLE conversions SET TABLESPACE {tablespace}")
+                    with httpx.Client(base_url=server.url, timeout=60) as client:
+                        first = client.post("/v1/events", content=_batch("first", 200),
+                                            headers=NDJSON)  # fmt: skip
+                        assert first.status_code == 200, first.text
+                        before = _stored(url)
+                        filler = disk / "filler"
+                        _fill(filler)
+                        body = _batch("full")
+                        refused = client.post("/v1/events", content=body, headers=NDJSON)
+                        # PostgreSQL's free space is not visible to a client: /ready checks
+                        # that it answers and is writable (not a standby), not the disk.
+                        ready = client.get("/ready")
+                        stored_while_full = _stored(url)
+                        filler.unlink()
+                        accepted = client.post("/v1/events", content=body, headers=NDJSON)
+                    after = _stored(url)
+                finally:
+                    server.stop()
+        finally:
+            with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+                admin.execute(f"DROP TABLESPACE IF EXISTS {tablespace}")
+
+    assert refused.status_code == 507, refused.text
+    assert refused.json()["detail"].startswith("The database's disk is full; nothing from")
+    assert stored_while_full == before
+    assert ready.status_code == 200
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json() == {"accepted": EVENTS_PER_BATCH, "duplicates": 0}
+    assert after[0] == after[1] == before[0] + EVENTS_PER_BATCH
 
 
 # --- the classification table on real driver errors ----------------------------------------
@@ -373,7 +436,7 @@ def test_sqlite_errors_classified(tmp_path: Path) -> None:
     assert diagnose(caught.value).fault is Fault.READ_ONLY  # type: ignore[union-attr]
     error = storage_error(caught.value, write=True)
     assert isinstance(error, StorageFull) and error.status_code == 507
-    assert "cannot be written" in error.detail and "not stored" in error.detail
+    assert "cannot be written" in error.detail and "nothing from this request" in error.detail
 
     # A lock held beyond the busy timeout is not a storage fault: it stays a 500.
     holder = sqlite3.connect(path, isolation_level=None)
