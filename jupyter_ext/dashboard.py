@@ -20,7 +20,7 @@ import traitlets
 from jupyter_ext._exceptions import PilotliftClientError
 from jupyter_ext.client import Client
 from jupyter_ext.frames import PilotResults
-from jupyter_ext.plots import forest_svg, series_svg
+from jupyter_ext.plots import forest_svg, geo_svg, series_svg
 from service.schema import ACTION_COLOURS
 
 __all__ = ["PilotDashboard"]
@@ -51,6 +51,7 @@ class PilotDashboard(widgets.VBox):
     error_text = traitlets.Unicode("")
     forest_data: traitlets.List[Any] = traitlets.List()
     series_data: traitlets.List[Any] = traitlets.List()
+    geo_data: traitlets.List[Any] = traitlets.List()
     auto_refresh_seconds = traitlets.Float(60.0)
 
     def __init__(self, client: Client, key: str | None = None, **kwargs: Any) -> None:
@@ -216,6 +217,15 @@ class PilotDashboard(widgets.VBox):
             if series
             else "<em>No daily series yet.</em>"
         )
+        geo = r.geo
+        if geo is not None and geo.series:
+            days = [
+                {"date": d.date.isoformat(), "observed": d.observed,
+                 "counterfactual": d.counterfactual, "lower": d.lower, "upper": d.upper}
+                for d in geo.series
+            ]  # fmt: skip
+            self.geo_data = days
+            self.series.value = geo_svg(days, geo.metric)
 
     @staticmethod
     def _table(r: PilotResults, metric: str) -> str:

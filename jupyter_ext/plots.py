@@ -67,3 +67,26 @@ def series_svg(points: list[dict[str, Any]], min_lift: float, metric: str) -> st
     ax.legend(fontsize=8)
     fig.autofmt_xdate()
     return _svg(fig)
+
+
+def geo_svg(days: list[dict[str, Any]], metric: str) -> str:
+    """A geo pilot's treated regions: observed KPI against the counterfactual, with the
+    prediction band over the test period (``days``: ``{date, observed, counterfactual, lower,
+    upper}``; ``lower``/``upper`` only on test days)."""
+    fig = Figure(figsize=(6.5, 2.8))
+    ax = fig.add_subplot()
+    dates = np.array([d["date"] for d in days], dtype="datetime64[D]")
+    ax.plot(dates, [d["observed"] for d in days], color="#24292f", linewidth=1.2,
+            label="observed")  # fmt: skip
+    ax.plot(dates, [d["counterfactual"] for d in days], color="#0969da", linestyle="--",
+            linewidth=1.2, label="counterfactual")  # fmt: skip
+    band = [d for d in days if d.get("lower") is not None and d.get("upper") is not None]
+    if band:
+        ax.fill_between(np.array([d["date"] for d in band], dtype="datetime64[D]"),
+                        [d["lower"] for d in band], [d["upper"] for d in band],
+                        color="#0969da", alpha=0.2, label="interval")  # fmt: skip
+    ax.set_ylabel(f"{metric}, treated regions")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.autofmt_xdate()
+    return _svg(fig)

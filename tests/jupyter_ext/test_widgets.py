@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import httpx
 import pytest
 
 from jupyter_ext import ChannelView, Client, PilotDashboard, PlanningWidget
 from stats import plan_pilot
+from stats.geo import simulate_panel
 
 
 @pytest.fixture
@@ -115,3 +118,34 @@ def test_channel_view_says_when_there_is_no_channel_then_shows_one(
     assert int(view.frame.loc[results.period, "channel_holdout"]) == held_out
     assert view.summary.startswith(f"Period {results.period} ({results.method}): ")
     assert "<table" in view.periods.value
+
+
+def test_dashboard_draws_a_geo_pilots_observed_against_counterfactual(
+    client: Client, service_url: str
+) -> None:
+    """Last in this module: it adds a pilot to the shared service."""
+    sim = simulate_panel(21, n_geos=10, pre_days=60, test_days=14, start=date(2026, 8, 1))
+    panel = sim.panel
+    pre = {"start": panel.dates[0].isoformat(), "end": panel.dates[59].isoformat()}
+    test = {"start": panel.dates[60].isoformat(), "end": panel.dates[-1].isoformat()}
+    rows = [
+        {"geo": geo, "date": day.isoformat(), "metric": "sales", "value": float(panel.values[i, j])}
+        for i, geo in enumerate(panel.geos)
+        for j, day in enumerate(panel.dates)
+    ]
+    body = {
+        "key": "dash-geo", "name": "Outdoor by region", "channel": "outdoor", "unit": "geo",
+        "holdout_share": 0.5, "variants": [{"key": "treatment"}], "min_lift": 0.03,
+        "geo_design": {"metric": "sales", "treatment_geos": list(panel.geos[:5]),
+                       "pre_period": pre, "test_period": test},
+    }  # fmt: skip
+    with httpx.Client(base_url=service_url) as http:
+        assert http.post("/v1/geo-metrics", json={"rows": rows}).status_code == 200
+        assert http.post("/v1/experiments", json=body).status_code == 201, body
+        assert http.post("/v1/experiments/dash-geo/start").status_code == 200
+    board = PilotDashboard(client, key="dash-geo")
+    results = client.results("dash-geo")
+    assert results.geo is not None and board.error_text == ""
+    assert [d["date"] for d in board.geo_data] == [d.date.isoformat() for d in results.geo.series]
+    assert board.geo_data[-1]["counterfactual"] == results.geo.series[-1].counterfactual
+    assert "counterfactual" in board.series.value and "<svg" in board.series.value
