@@ -91,7 +91,11 @@ def test_design_picks_the_smallest_mde_and_is_reproducible() -> None:
     assert len(design.candidates) == 4
     assert [c.salt for c in design.candidates] == ["q3-tv", "q3-tv#1", "q3-tv#2", "q3-tv#3"]
     mdes = [c.mde for c in design.candidates]
-    assert design.best.mde == min(m for m in mdes if m is not None)
+    smallest = min(m for m in mdes if m is not None)
+    # The smallest MDE, where MDEs within 1 % of it are ties won by the earliest candidate.
+    assert design.best.mde <= 1.01 * smallest  # type: ignore[operator]
+    earlier = design.candidates[: design.best.index]
+    assert all(c.mde is None or c.mde > 1.01 * smallest for c in earlier)
     # One error process for all candidates: matched-pair splits of the same regions differ only
     # through the regression design, not through their noise estimates.
     assert np.std(mdes) / np.mean(mdes) < 0.01  # type: ignore[arg-type]

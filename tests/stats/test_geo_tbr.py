@@ -302,3 +302,13 @@ def test_lag_polynomials_equal_dense_quadratic_forms() -> None:
             rtol=1e-9, atol=1e-9,
         )  # fmt: skip
         assert float(_poly(_matrix_lag_sums(G, off), rho)) == pytest.approx((G * R).sum())
+
+
+def test_a_washout_between_the_periods_is_allowed() -> None:
+    sim, treatment, _ = _sim(seed=16, noise="ar1")
+    pre = (sim.pre_period[0], sim.pre_period[1] - timedelta(days=7))
+    r = analyze_geo_pilot(sim.panel, treatment=treatment, pre_period=pre,
+                          test_period=sim.test_period)  # fmt: skip
+    assert r.status == "ok" and (r.pre_days, r.test_days) == (84, 28)
+    assert sum(d.period == "pre" for d in r.daily) == 84
+    assert r.incremental_se is not None and r.incremental_se > 0
