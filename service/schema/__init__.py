@@ -17,6 +17,7 @@ from service.schema import display as _display
 from service.schema import errors as _errors
 from service.schema import events as _events
 from service.schema import geo as _geo
+from service.schema import geo_results as _geo_results
 from service.schema import pilots as _pilots
 from service.schema import reports as _reports
 from service.schema import results as _results
@@ -30,6 +31,7 @@ from service.schema.display import *  # noqa: F403
 from service.schema.errors import *  # noqa: F403
 from service.schema.events import *  # noqa: F403
 from service.schema.geo import *  # noqa: F403
+from service.schema.geo_results import *  # noqa: F403
 from service.schema.pilots import *  # noqa: F403
 from service.schema.reports import *  # noqa: F403
 from service.schema.results import *  # noqa: F403
@@ -48,4 +50,5 @@ __all__ = [
     *_channels.__all__,
     *_errors.__all__,
     *_geo.__all__,
+    *_geo_results.__all__,
 ]

@@ -9,7 +9,7 @@ from msgspec import Meta
 
 from service.schema.channels import BudgetSummary, ChannelReview
 from service.schema.common import Action, Method, PilotStatus, Request, Response
-from service.schema.geo import GeoResults
+from service.schema.geo_results import GeoResults
 from service.schema.pilots import FinalDecision
 from service.schema.results import Comparison, Decision, Revenue, Srm, TimeseriesPoint
 

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Literal
 
 from service.schema.common import Action, Direction, Interval, Method, PilotStatus, Response
-from service.schema.geo import GeoResults, GeoTest
+from service.schema.geo import GeoTest
+from service.schema.geo_results import GeoResults
 from stats.comparison import ComparisonStatus, TestName
 from stats.fieller import RelativeStatus
 
