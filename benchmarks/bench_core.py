@@ -7,7 +7,11 @@ One run prints, for SQLite and PostgreSQL and for one and two worker processes:
 2. HTTP batch assignment with recording (ids/s, 100k new ids per request), and beside it a
    channel holdout's eligibility with recording (ids/s, the same ids and batches);
 3. single-customer assignment over HTTP (requests/s and p99 latency, driven by ``wrk``);
-4. NDJSON ingestion (events/s, 100k events per request);
+4. NDJSON ingestion (events/s, 100k events per request), and beside it the database's own
+   limit for the same rows: each request's events written in one transaction into scratch
+   copies of the event tables (same columns and indexes) by ``COPY`` on PostgreSQL (one
+   connection per worker) and by one ``executemany`` on SQLite (one writer), interleaved with
+   the ingestion request by request, with their ratio;
 5. results latency for a pilot with ``--customers`` assigned and ``--events`` events;
 6. the largest resident memory of any service process during ingestion.
 
@@ -32,15 +36,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import msgspec
 import numpy as np
 import psutil
+from sqlalchemy import Engine, text
 
 from service.assignment.rule import AssignmentRule
+from service.storage.engine import create_storage_engine
 from service.testing import ServerProcess
+from service.timeutil import to_us
 
 KEY = "bench"
 BATCH = 100_000
@@ -191,6 +200,98 @@ def event_bodies(
         yield ["\n".join(lines[s : s + BATCH]).encode() for s in range(0, size, BATCH)]
 
 
+# The event tables the limit is measured on, with their columns in the service's order.
+LIMIT_TABLES = {
+    "exposures": "id, pilot_id, customer_id, ts",
+    "conversions": "id, customer_id, event, ts, value",
+}
+
+
+def create_limit_tables(engine: Engine) -> int:
+    """Scratch copies ``limit_exposures`` and ``limit_conversions`` of the event tables, with the
+    same columns, keys and indexes (read from the migrated database, so they follow the schema);
+    returns the bench pilot's id."""
+    with engine.begin() as conn:
+        for table in LIMIT_TABLES:
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"CREATE TABLE limit_{table} (LIKE {table} INCLUDING ALL)")
+                continue
+            ddl = conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL", (table,)
+            )
+            for (sql,) in ddl.all():
+                conn.exec_driver_sql(re.sub(rf"\b(ix_\w+|{table})\b", r"limit_\1", sql))
+        return int(
+            conn.execute(text("SELECT id FROM pilots WHERE key = :k"), {"k": KEY}).scalar_one()
+        )
+
+
+def limit_rows(bodies: list[bytes], pilot_id: int, postgres: bool) -> list[tuple[Any, Any]]:
+    """Each body's exposures and conversions as the service stores them (customer order), as
+    COPY text on PostgreSQL and as tuples on SQLite: prepared before the clock starts."""
+    parts = []
+    for body in bodies:
+        rows: dict[str, list[tuple[Any, ...]]] = {"exposure": [], "conversion": []}
+        for e in msgspec.json.decode(b"[" + body.replace(b"\n", b",") + b"]"):
+            ts = to_us(datetime.fromisoformat(e["ts"]))
+            if e["type"] == "exposure":
+                rows["exposure"].append((e["id"], pilot_id, e["customer_id"], ts))
+            else:
+                row = (e["id"], e["customer_id"], e["event"], ts, float(e["value"]))
+                rows["conversion"].append(row)
+        exposures = sorted(rows["exposure"], key=itemgetter(2))
+        conversions = sorted(rows["conversion"], key=itemgetter(1))
+        if postgres:
+            parts.append(tuple("".join("\t".join(map(str, r)) + "\n" for r in table).encode()
+                               for table in (exposures, conversions)))  # fmt: skip
+        else:
+            parts.append((exposures, conversions))
+    return parts
+
+
+def load_limit(engine: Engine, parts: list[tuple[Any, Any]], clients: int) -> float:
+    """The database's own limit: each part in one transaction into the scratch tables,
+    ``clients`` connections in parallel; returns the elapsed seconds."""
+    postgres = engine.dialect.name == "postgresql"
+    errors: list[BaseException] = []
+
+    def worker(mine: list[tuple[Any, Any]]) -> None:
+        raw = engine.raw_connection()
+        db = raw.driver_connection
+        try:
+            for part in mine:
+                if not postgres:
+                    db.execute("BEGIN IMMEDIATE")
+                for (table, columns), rows in zip(LIMIT_TABLES.items(), part, strict=True):
+                    if postgres:
+                        with (
+                            db.cursor() as cur,
+                            cur.copy(f"COPY limit_{table} ({columns}) FROM STDIN") as copy,
+                        ):
+                            copy.write(rows)
+                    else:
+                        marks = ", ".join("?" * (columns.count(",") + 1))
+                        db.executemany(f"INSERT INTO limit_{table} VALUES ({marks})", rows)
+                if postgres:
+                    db.commit()
+                else:
+                    db.execute("COMMIT")
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            raw.close()
+
+    threads = [threading.Thread(target=worker, args=(parts[i::clients],)) for i in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return time.perf_counter() - start
+
+
 def single_customer(url: str, prefix: str, seconds: int = 10, connections: int = 16) -> str:
     if subprocess.run(["which", "wrk"], capture_output=True).returncode != 0:
         return "wrk not installed (apt-get install wrk)"
@@ -278,11 +379,7 @@ def big_results(n: int = 10_000_000, n_events: int = 30_000_000) -> None:
     the API takes hours on this VM, so the rows are generated by SQL (70 % conversions spread
     over every customer, 30 % exposures) and the window totals are built by the service's own
     :func:`~service.storage.totals.rebuild_pilot`; the results are then asked over HTTP."""
-    from sqlalchemy import text
-
     from service.storage import totals
-    from service.storage.engine import create_storage_engine
-    from service.timeutil import to_us
 
     now = datetime.now(UTC)
     with database("postgresql") as db:
@@ -319,7 +416,9 @@ def big_results(n: int = 10_000_000, n_events: int = 30_000_000) -> None:
 def run_backend(backend: str, n: int, n_events: int) -> None:
     """Half the customers and events through one worker, half through two, then results."""
     now = datetime.now(UTC)
+    postgres = backend == "postgresql"
     with database(backend) as db:
+        engine = create_storage_engine(db)
         for workers in (1, 2):
             server = ServerProcess(db, workers=workers)  # type: ignore[arg-type]
             server.start()
@@ -330,6 +429,7 @@ def run_backend(backend: str, n: int, n_events: int) -> None:
                     httpx.post(f"{server.url}/v1/experiments/{KEY}/start").raise_for_status()
                     httpx.post(f"{server.url}/v1/channels", json=CHANNEL).raise_for_status()
                     httpx.post(f"{server.url}/v1/channels/bau/start").raise_for_status()
+                    pilot_id = create_limit_tables(engine)
                 half = range(0, n // 2) if workers == 1 else range(n // 2, n)
                 bodies = assignment_bodies([f"customer-{i:08d}" for i in half])
                 path = f"/v1/experiments/{KEY}/assignments"
@@ -345,14 +445,18 @@ def run_backend(backend: str, n: int, n_events: int) -> None:
                       f" {single_customer(server.url, f'{backend}{workers}')}")  # fmt: skip
                 first = 0 if workers == 1 else n_events // 2
                 count = n_events // 2 if workers == 1 else n_events - n_events // 2
-                elapsed = 0.0
+                elapsed = limit = 0.0
                 with MemoryWatch(server.process.pid) as memory:  # type: ignore[union-attr]
                     for chunk in event_bodies(n, first, count, now, seed=workers):
+                        parts = limit_rows(chunk, pilot_id, postgres)
                         elapsed += post_all(
                             server.url, "/v1/events", chunk, "application/x-ndjson", workers
                         )
+                        limit += load_limit(engine, parts, workers if postgres else 1)
+                how = f"COPY, {workers} connection(s)" if postgres else "executemany, 1 writer"
                 print(f"[{label}] NDJSON ingestion: {count / elapsed:,.0f} events/s"
-                      f" ({count:,} events); largest service process"
+                      f" ({count:,} events); database limit ({how}): {count / limit:,.0f}"
+                      f" events/s; ratio {limit / elapsed:.0%}; largest service process"
                       f" {memory.largest_mb():.0f} MB RSS")  # fmt: skip
                 if workers == 2:
                     as_of = (now + timedelta(days=1)).isoformat()
@@ -360,6 +464,7 @@ def run_backend(backend: str, n: int, n_events: int) -> None:
                           f" {results_latency(server.url, as_of)}")  # fmt: skip
             finally:
                 server.stop()
+        engine.dispose()
 
 
 def main() -> None:

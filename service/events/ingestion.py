@@ -87,26 +87,42 @@ def prepare_events(
     """Check a decoded batch against the stored pilots and turn it into rows; raises
     :class:`InvalidInput` naming every bad event. The caller may drop ``events`` afterwards:
     a 100k batch's rows take half the memory of its decoded events."""
-    pilot_keys = {ev.experiment for ev in events if isinstance(ev, Exposure)}
+    latest = now + max_future
+    latest_us = to_us(latest)
+    # One pass builds the rows (first occurrence of each id; exposures keep their pilot's key
+    # until the ids are read) and notes what the checks need; the checks name each bad event
+    # only when one is bad (a 100k batch: 103–123 ms in three passes, 96–115 ms in one).
+    seen: set[str] = set()
+    pilot_keys: set[str] = set()
+    too_late = False
+    exposures: list[tuple[str, str, str, int]] = []
+    conversion_rows: list[tuple[Any, ...]] = []
+    for ev in events:
+        ts = to_us(ev.ts)
+        if ts > latest_us:
+            too_late = True
+        if isinstance(ev, Conversion):
+            if ev.id not in seen:
+                seen.add(ev.id)
+                conversion_rows.append((ev.id, ev.customer_id, ev.event, ts, ev.value))
+        else:
+            pilot_keys.add(ev.experiment)
+            if ev.id not in seen:
+                seen.add(ev.id)
+                exposures.append((ev.id, ev.experiment, ev.customer_id, ts))
+    del seen
     pilot_ids: dict[str, int] = {}
     if pilot_keys:
         with read_transaction(engine) as conn:
             for part in chunks(sorted(pilot_keys)):
                 rows = conn.execute(select(pilots.c.key, pilots.c.id).where(pilots.c.key.in_(part)))
                 pilot_ids.update({k: i for k, i in rows})
-    _check_semantics(events, pilot_ids, now + max_future)
-
-    seen: set[str] = set()
-    exposure_rows: list[tuple[Any, ...]] = []
-    conversion_rows: list[tuple[Any, ...]] = []
-    for ev in events:
-        if ev.id in seen:
-            continue
-        seen.add(ev.id)
-        if isinstance(ev, Conversion):
-            conversion_rows.append((ev.id, ev.customer_id, ev.event, to_us(ev.ts), ev.value))
-        else:
-            exposure_rows.append((ev.id, pilot_ids[ev.experiment], ev.customer_id, to_us(ev.ts)))
+    if too_late or len(pilot_ids) < len(pilot_keys):
+        _check_semantics(events, pilot_ids, latest)
+    exposure_rows: list[tuple[Any, ...]] = [
+        (event_id, pilot_ids[key], customer, ts) for event_id, key, customer, ts in exposures
+    ]
+    del exposures
     # In customer order, SQLite's inserts into the by-customer event index and its lookups of
     # each customer's assignments walk the B-trees once instead of jumping at random: a 100k
     # batch at 500k customers went from 3.7 s to 2.0 s.

@@ -2,10 +2,11 @@
 store them and update what depends on them, on SQLite and PostgreSQL alike.
 
 Every write of a batch (exposures, conversions, first assignments) is the same five steps:
-**stage** the rows in a per-connection temporary table (``COPY`` on PostgreSQL), **drop** rows
-that clash with another table (an event id is unique across both event tables), **insert** the
-rows whose key is not stored yet, **follow** with the statement that keeps the totals current
-for exactly the inserted rows, and **clear** the stage. The dialects differ only in how:
+**stage** the rows in a per-connection temporary table (binary ``COPY`` on PostgreSQL), **drop**
+rows that clash with another table (an event id is unique across both event tables), **insert**
+the rows whose key is not stored yet, **follow** with the statement that keeps the totals current
+for exactly the inserted rows, and **clear** the stage (on PostgreSQL the commit clears it, and a
+second stage in the same transaction clears it first). The dialects differ only in how:
 
 * PostgreSQL: ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` feeds the follow-up statement in
   one CTE, so concurrent writers never double count; rows go in key order (no deadlock).
@@ -56,22 +57,31 @@ def is_postgres(conn: Connection) -> bool:
 
 
 def stage(conn: Connection, staged: Staged, rows: Iterable[Sequence[Any]]) -> None:
-    """Load ``rows`` into the connection's temporary table (COPY on PostgreSQL)."""
+    """Load ``rows`` into the connection's temporary table (binary COPY on PostgreSQL)."""
     definition = ", ".join(f"{name} {kind}" for name, kind in staged.columns)
     if is_postgres(conn):
         conn.exec_driver_sql(
             f"CREATE TEMP TABLE IF NOT EXISTS {staged.name} ({definition}) ON COMMIT DELETE ROWS"
         )
+        # Empty at the start of every transaction (ON COMMIT DELETE ROWS), so this costs a
+        # round trip; it matters only when one transaction stages twice (group commit of
+        # several pilots' assignments). Clearing here rather than after use saves deleting,
+        # row by row, every batch of a transaction that stages once (18 ms per 73k rows).
+        conn.exec_driver_sql(f"DELETE FROM {staged.name}")
         raw = conn.connection.driver_connection
         assert raw is not None
-        statement = f"COPY {staged.name} ({staged.column_list}) FROM STDIN"
+        statement = f"COPY {staged.name} ({staged.column_list}) FROM STDIN (FORMAT BINARY)"
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            # Binary rows need each column's type: ``VARCHAR(64)`` is dumped as ``varchar``.
+            copy.set_types([kind.split("(")[0].lower() for _, kind in staged.columns])
             for row in rows:
                 copy.write_row(row)
         # A temporary table has no statistics until analysed, and the planner then guesses
         # thousands of rows: it hash-joined one new customer with every stored conversion
         # (1 s a request at 2.5M conversions). With real counts it looks the few rows up by
-        # index, and still hashes where a batch is large.
+        # index, and still hashes where a batch is large. The count is what matters: a sample
+        # of 3,000 rows instead of 30,000 analyses 73k staged rows in 4 ms instead of 38.
+        conn.exec_driver_sql("SET LOCAL default_statistics_target = 10")
         conn.exec_driver_sql(f"ANALYZE {staged.name}")
         return
     conn.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {staged.name} ({definition})")
@@ -82,9 +92,10 @@ def stage(conn: Connection, staged: Staged, rows: Iterable[Sequence[Any]]) -> No
 
 
 def clear(conn: Connection, staged: Staged) -> None:
-    """Empty a staging table. PostgreSQL would empty it at commit, but one transaction may
-    stage several batches into the same table (group commit of several pilots' assignments)."""
-    conn.exec_driver_sql(f"DELETE FROM {staged.name}")
+    """Empty a staging table after use. On PostgreSQL nothing to do: the table empties at
+    commit, and :func:`stage` empties it first when one transaction stages twice."""
+    if not is_postgres(conn):
+        conn.exec_driver_sql(f"DELETE FROM {staged.name}")
 
 
 # The follow-up statement of the inserted rows: given the relation that holds them (a CTE on
