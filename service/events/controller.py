@@ -6,16 +6,13 @@ from litestar import Request, post
 from litestar.concurrency import sync_to_thread
 from litestar.status_codes import HTTP_200_OK
 
-from service.errors import UnsupportedMedia
-from service.events.decoding import read_ndjson_body
+from service.events.decoding import is_ndjson, read_ndjson_body
 from service.events.ingestion import ingest_body, result_of
 from service.runtime.dependencies import EngineDep, SettingsDep
 from service.runtime.metrics import EVENTS_DUPLICATE, EVENTS_INGESTED
 from service.schema import IngestResult
 
 __all__ = ["ingest"]
-
-NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 
 
 @post("/v1/events", operation_id="ingestEvents", status_code=HTTP_200_OK, tags=["events"],
@@ -24,13 +21,7 @@ async def ingest(request: Request, engine: EngineDep, settings: SettingsDep) -> 
     """Store a batch of events: ``{"events": [...]}`` as JSON, or one event per line with
     ``Content-Type: application/x-ndjson``. Any invalid event rejects the whole batch (422
     naming each index and field). Answers only after the batch is durably stored."""
-    media = request.headers.get("content-type", "application/json").split(";")[0].strip()
-    if media not in ("application/json", *NDJSON_TYPES):
-        raise UnsupportedMedia(
-            f"Content-Type {media!r} is not accepted; send application/json or"
-            " application/x-ndjson."
-        )
-    ndjson = media in NDJSON_TYPES
+    ndjson = is_ndjson(request.headers.get("content-type"))
     if ndjson:
         body = await read_ndjson_body(request.stream(), settings.max_batch)
     else:

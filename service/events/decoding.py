@@ -13,13 +13,14 @@ from typing import Any
 
 import msgspec
 
-from service.errors import InvalidInput
+from service.errors import InvalidInput, UnsupportedMedia
 from service.schema import Event, EventBatch
 from service.schema.common import MAX_BATCH, MAX_ID_LENGTH
 
 __all__ = ["MAX_ERRORS_LISTED", "decode_events", "describe_problem", "read_ndjson_body"]
 
 MAX_ERRORS_LISTED = 100
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 _event_decoder = msgspec.json.Decoder(Event)
 _batch_decoder = msgspec.json.Decoder(EventBatch)
 _raw_batch_decoder = msgspec.json.Decoder(dict[str, list[msgspec.Raw]])
@@ -154,3 +155,14 @@ async def read_ndjson_body(chunks: AsyncIterator[bytes], max_events: int) -> byt
             raise _too_many(newlines, max_events, at_least=True)
         parts.append(chunk)
     return b"".join(parts)
+
+
+def is_ndjson(content_type: str | None) -> bool:
+    """Whether the body is NDJSON; anything but JSON or NDJSON is refused (415)."""
+    media = (content_type or "application/json").split(";")[0].strip()
+    if media not in ("application/json", *NDJSON_TYPES):
+        raise UnsupportedMedia(
+            f"Content-Type {media!r} is not accepted; send application/json or"
+            " application/x-ndjson."
+        )
+    return media in NDJSON_TYPES

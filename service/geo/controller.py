@@ -9,6 +9,7 @@ from litestar.concurrency import sync_to_thread
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
+from service.events.decoding import is_ndjson
 from service.geo import design, metrics
 from service.runtime.dependencies import ActorDep, EngineDep, SettingsDep
 from service.schema import GeoDesignRequest, GeoDesignResult, GeoMetricResult
@@ -24,7 +25,7 @@ async def post_geo_metrics(
     """Store a KPI (or ``"metric": "spend"``) per region and day: ``{"rows": [{"geo", "date",
     "metric", "value"}]}`` as JSON, or one row per line as NDJSON; up to 100,000 rows. A stored
     ``(geo, date, metric)`` is restated. Any invalid row rejects the batch (422 naming each)."""
-    ndjson = metrics.is_ndjson(request.headers.get("content-type"))
+    ndjson = is_ndjson(request.headers.get("content-type"))
     body = await request.body()
     now = settings.clock()
     rules = metrics.RowRules(now, settings.max_id_length,

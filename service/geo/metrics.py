@@ -18,7 +18,7 @@ import msgspec
 from sqlalchemy import Engine
 
 from service.admin import audit
-from service.errors import InvalidInput, UnsupportedMedia
+from service.errors import InvalidInput
 from service.events.decoding import MAX_ERRORS_LISTED, describe_problem
 from service.schema import GeoMetricBatch, GeoMetricResult, GeoMetricRow
 from service.schema.common import MAX_BATCH, MAX_ID_LENGTH
@@ -26,24 +26,11 @@ from service.storage.geo import GeoRow, upsert_geo_rows
 from service.storage.sql import write_transaction
 from service.timeutil import to_us
 
-__all__ = ["NDJSON_TYPES", "RowRules", "decode_rows", "is_ndjson", "record_rows"]
-
-NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+__all__ = ["RowRules", "decode_rows", "record_rows"]
 
 _row_decoder = msgspec.json.Decoder(GeoMetricRow)
 _batch_decoder = msgspec.json.Decoder(GeoMetricBatch)
 _raw_batch_decoder = msgspec.json.Decoder(dict[str, list[msgspec.Raw]])
-
-
-def is_ndjson(content_type: str | None) -> bool:
-    """Whether the body is NDJSON; anything but JSON or NDJSON is refused (415)."""
-    media = (content_type or "application/json").split(";")[0].strip()
-    if media not in ("application/json", *NDJSON_TYPES):
-        raise UnsupportedMedia(
-            f"Content-Type {media!r} is not accepted; send application/json or"
-            " application/x-ndjson."
-        )
-    return media in NDJSON_TYPES
 
 
 def _too_many(n: int, limit: int) -> InvalidInput:
