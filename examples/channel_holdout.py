@@ -22,14 +22,13 @@ from __future__ import annotations
 import argparse
 import math
 import secrets
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import numpy as np
+
+from service.testing import local_service
 
 N = 40_000
 HOLDOUT_SHARE = 0.05
@@ -138,23 +137,6 @@ def report(results: dict[str, Any], truth: float, pilot_groups: dict[str, int]) 
     return "\n".join(lines)
 
 
-@contextmanager
-def local_server() -> Iterator[str]:
-    """An in-process service on a temporary SQLite file."""
-    from service.app import create_app
-    from service.runtime.server import ThreadedServer, free_port
-    from service.settings import Settings
-
-    with tempfile.TemporaryDirectory() as tmp:
-        server = ThreadedServer(create_app(Settings(database_url=f"{tmp}/channel.db")),
-                                "127.0.0.1", free_port())  # fmt: skip
-        server.start()
-        try:
-            yield server.url
-        finally:
-            server.stop()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a running pilotlift service (default: start one)")
@@ -163,7 +145,7 @@ def main() -> None:
         with httpx.Client(base_url=args.url, timeout=300) as client:
             print(report(*run(client)))
         return
-    with local_server() as url, httpx.Client(base_url=url, timeout=300) as client:
+    with local_service("channel.db") as url, httpx.Client(base_url=url, timeout=300) as client:
         print(report(*run(client)))
 
 

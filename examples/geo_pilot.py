@@ -27,15 +27,13 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import numpy as np
 
+from service.testing import local_service
 from stats.geo import GeoPanel, inject_lift, simulate_panel
 
 REGIONS, PRE_DAYS, TEST_DAYS = 48, 91, 28
@@ -145,23 +143,6 @@ def report(outcome: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@contextmanager
-def local_server() -> Iterator[str]:
-    """An in-process service on a temporary SQLite file."""
-    from service.app import create_app
-    from service.runtime.server import ThreadedServer, free_port
-    from service.settings import Settings
-
-    with tempfile.TemporaryDirectory() as tmp:
-        server = ThreadedServer(create_app(Settings(database_url=f"{tmp}/geo.db")),
-                                "127.0.0.1", free_port())  # fmt: skip
-        server.start()
-        try:
-            yield server.url
-        finally:
-            server.stop()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="a running pilotlift service (default: start one)")
@@ -170,7 +151,7 @@ def main() -> None:
         with httpx.Client(base_url=args.url, timeout=300) as client:
             print(report(run(client)))
         return
-    with local_server() as url, httpx.Client(base_url=url, timeout=300) as client:
+    with local_service("geo.db") as url, httpx.Client(base_url=url, timeout=300) as client:
         print(report(run(client)))
 
 

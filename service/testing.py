@@ -24,7 +24,7 @@ import psycopg
 
 from service.runtime.server import free_port
 
-__all__ = ["ADMIN_URL", "ServerProcess", "throwaway_database"]
+__all__ = ["ADMIN_URL", "ServerProcess", "local_service", "throwaway_database"]
 
 
 class ServerProcess:
@@ -124,3 +124,21 @@ def throwaway_database() -> Iterator[str]:
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def local_service(database_name: str = "pilotlift.db") -> Iterator[str]:
+    """An in-process service on a temporary SQLite file (the examples run against it when no
+    server is given); yields its base URL."""
+    from service.app import create_app
+    from service.runtime.server import ThreadedServer
+    from service.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(Settings(database_url=f"{tmp}/{database_name}"))
+        server = ThreadedServer(app, "127.0.0.1", free_port())
+        server.start()
+        try:
+            yield server.url
+        finally:
+            server.stop()

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, select
 
 from service.geo.results import compute_geo_results
 from service.pilots.costs import posted_costs
-from service.pilots.lifecycle import PilotRecord, get_pilot, load_pilot
+from service.pilots.lifecycle import PilotRecord, load_pilot
 from service.results.analyze import Facts, Options, analyze, conversions_metric
 from service.schema import Metric, Results
 from service.schema.common import HOLDOUT
@@ -57,9 +57,12 @@ def published_looks(conn: Connection, key: str, as_of: datetime) -> tuple[float,
 
 def read_pilot(
     engine: Engine, key: str, as_of: datetime
-) -> tuple[PilotRecord, PilotAggregate, Facts]:
+) -> tuple[PilotRecord, PilotAggregate, Facts] | None:
+    """The pilot with its sums, looks and costs; ``None`` for a geo pilot (read by region)."""
     with read_transaction(engine) as conn:
         record = load_pilot(conn, key)
+        if record.pilot.unit == "geo":
+            return None
         metrics = [*record.pilot.metrics, conversions_metric(record.pilot)]
         agg = aggregate_as_of(conn, record, as_of, metrics)
         facts = Facts(
@@ -71,7 +74,8 @@ def read_pilot(
 def compute_results(
     engine: Engine, key: str, as_of: datetime, options: Options = Options()
 ) -> Results:
-    if get_pilot(engine, key).pilot.unit == "geo":  # regions by time-based regression
+    read = read_pilot(engine, key, as_of)
+    if read is None:  # a geo pilot: regions by time-based regression
         return compute_geo_results(engine, key, as_of)
-    record, agg, facts = read_pilot(engine, key, as_of)
+    record, agg, facts = read
     return analyze(record, agg, as_of, options, facts)
