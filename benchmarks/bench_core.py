@@ -358,7 +358,7 @@ def memory_run(backend: str, n: int, n_events: int) -> None:
 
 
 BULK_LOAD = """
-    INSERT INTO assignments (pilot_id, customer_id, grp, assigned_at, source)
+    INSERT INTO assignments (pilot_id, customer_id, "group", assigned_at, source)
     SELECT :pilot, 'customer-' || lpad(i::text, 8, '0'),
         CASE WHEN i % 10 = 0 THEN 'holdout' WHEN i % 2 = 0 THEN 'a' ELSE 'b' END,
         :t0 + (i % 86400) * 1000000, 'hash'

@@ -83,7 +83,7 @@ def _erase_totals(conn: Connection, customer_id: str) -> None:
     """Delete the customer's totals rows by their full keys (pilot, event, group, customer):
     the pilots and groups from the customer's assignments, the events from their conversions."""
     placements = conn.execute(
-        select(assignments.c.pilot_id, assignments.c.grp).where(
+        select(assignments.c.pilot_id, assignments.c.group).where(
             assignments.c.customer_id == customer_id
         )
     ).all()
@@ -92,12 +92,12 @@ def _erase_totals(conn: Connection, customer_id: str) -> None:
             select(conversions.c.event).where(conversions.c.customer_id == customer_id).distinct()
         ).scalars()
     )
-    for pilot_id, grp in placements:
+    for pilot_id, group in placements:
         conn.execute(
             delete(customer_totals).where(
                 customer_totals.c.pilot_id == pilot_id,
                 customer_totals.c.event.in_(sorted(events)),
-                customer_totals.c.grp == grp,
+                customer_totals.c.group == group,
                 customer_totals.c.customer_id == customer_id,
             )
         )

@@ -54,12 +54,12 @@ def _recorded_groups(
     unique = list(dict.fromkeys(customer_ids))
     for part in chunks(unique):
         rows = conn.execute(
-            select(assignments.c.customer_id, assignments.c.grp, assignments.c.assigned_at)
+            select(assignments.c.customer_id, assignments.c.group, assignments.c.assigned_at)
             .where(assignments.c.pilot_id == pilot_id)
             .where(assignments.c.customer_id.in_(part))
         )
-        for cid, grp, at in rows:
-            found[cid] = (grp, at)
+        for cid, group, at in rows:
+            found[cid] = (group, at)
     return found
 
 
@@ -186,10 +186,10 @@ def record_assignments(
                     groups[i] = respect_channel(channel, writes[i].customer_ids, kept, writes[i].at)
             rows: dict[str, tuple[str, int, str]] = {}
             for i in indexes:
-                for cid, grp in zip(writes[i].customer_ids, groups[i]):
+                for cid, group in zip(writes[i].customer_ids, groups[i]):
                     # Channel-held-out customers are never pilot members; the earliest wins.
-                    if grp not in (NOT_IN_PILOT, CHANNEL_HOLDOUT) and cid not in rows:
-                        rows[cid] = (grp, writes[i].at, "hash")
+                    if group not in (NOT_IN_PILOT, CHANNEL_HOLDOUT) and cid not in rows:
+                        rows[cid] = (group, writes[i].at, "hash")
             new = _insert_new(conn, record, rows)
             if channel is not None:
                 _record_channel_members(conn, channel, writes, groups)
@@ -219,7 +219,7 @@ def recorded_assignment(engine: Engine, key: str, customer_id: str) -> RecordedA
     with read_transaction(engine) as conn:
         record = load_pilot(conn, key)
         row = conn.execute(
-            select(assignments.c.grp, assignments.c.assigned_at, assignments.c.source).where(
+            select(assignments.c.group, assignments.c.assigned_at, assignments.c.source).where(
                 assignments.c.pilot_id == record.id, assignments.c.customer_id == customer_id
             )
         ).one_or_none()
@@ -228,7 +228,7 @@ def recorded_assignment(engine: Engine, key: str, customer_id: str) -> RecordedA
     return RecordedAssignment(
         experiment=key,
         customer_id=customer_id,
-        group=row.grp,
+        group=row.group,
         assigned_at=from_us(row.assigned_at),
         source=row.source,
     )

@@ -86,9 +86,9 @@ def member_rows(
 ) -> list[tuple[str, str, int]]:
     """Unique ``(customer, group, first_at)`` rows of one request (a repeated id counts once)."""
     rows: dict[str, tuple[str, str, int]] = {}
-    for cid, grp in zip(customer_ids, groups):
+    for cid, group in zip(customer_ids, groups):
         if cid not in rows:
-            rows[cid] = (cid, grp, at)
+            rows[cid] = (cid, group, at)
     return list(rows.values())
 
 

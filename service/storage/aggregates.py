@@ -110,8 +110,8 @@ _IN_WINDOW = (
 def _by_group(dialect: str) -> tuple[str, str]:
     """(filter, grouping) of the per-group statements: one group at a time on SQLite."""
     if dialect == "sqlite":
-        return " AND t.grp = :grp", ""
-    return "", " GROUP BY grp"
+        return ' AND t."group" = :group', ""
+    return "", ' GROUP BY "group"'
 
 
 def _event_query(
@@ -133,9 +133,9 @@ def _event_query(
     sums, _ = _metric_sums(metrics)
     where, group_by = _by_group(dialect)
     return f"""
-        SELECT grp, {", ".join(sums)}, SUM(CASE WHEN last_ts >= :as_of THEN 1 ELSE 0 END)
+        SELECT "group", {", ".join(sums)}, SUM(CASE WHEN last_ts >= :as_of THEN 1 ELSE 0 END)
         FROM (
-            SELECT t.grp AS grp, {stored["ny"]} AS ny, {stored["vy"]} AS vy,
+            SELECT t."group" AS "group", {stored["ny"]} AS ny, {stored["vy"]} AS vy,
                 t.n_pre AS nx, t.value_pre AS vx, t.last_ts AS last_ts
             FROM customer_totals t
             WHERE t.pilot_id = :pilot_id AND t.event = :event{where}
@@ -154,10 +154,10 @@ def _exposure_query(dialect: str, *, late: bool = False, recompute: bool = False
             " AND e.customer_id = t.customer_id AND e.ts < :as_of)"
         )
     return f"""
-        SELECT grp, SUM(CASE WHEN ex > 0 THEN 1 ELSE 0 END), SUM(ex),
+        SELECT "group", SUM(CASE WHEN ex > 0 THEN 1 ELSE 0 END), SUM(ex),
             SUM(CASE WHEN last_ts >= :as_of THEN 1 ELSE 0 END)
         FROM (
-            SELECT t.grp AS grp, {ex} AS ex, t.last_ts AS last_ts
+            SELECT t."group" AS "group", {ex} AS ex, t.last_ts AS last_ts
             FROM customer_totals t
             WHERE t.pilot_id = :pilot_id AND t.event = ''{where}
                 AND t.assigned_at <= :as_of{_LATE if late else ""}
@@ -191,7 +191,7 @@ def _as_of_sums(
 def _customers_query(dialect: str) -> str:
     where, group_by = _by_group(dialect)
     return (
-        "SELECT grp, COUNT(*) FROM assignments t"
+        'SELECT "group", COUNT(*) FROM assignments t'
         f" WHERE t.pilot_id = :pilot_id{where} AND t.assigned_at <= :as_of{group_by}"
     )
 
@@ -213,7 +213,7 @@ def _other_groups(
         return []
     rows = conn.execute(
         text(
-            "SELECT DISTINCT grp FROM assignments"
+            'SELECT DISTINCT "group" FROM assignments'
             " WHERE pilot_id = :pilot_id AND assigned_at <= :as_of"
         ),
         params,
@@ -226,7 +226,7 @@ def _per_group(
 ) -> dict[str, Sequence[Any]]:
     """Rows of a per-group statement keyed by group (one run per group on SQLite)."""
     if conn.dialect.name == "sqlite":
-        rows = [conn.execute(text(query), dict(params, grp=g)).one() for g in groups]
+        rows = [conn.execute(text(query), dict(params, group=g)).one() for g in groups]
         return {g: row[1:] for g, row in zip(groups, rows) if row[0] is not None}
     return {row[0]: row[1:] for row in conn.execute(text(query), params)}
 

@@ -30,12 +30,12 @@ CHANNEL_METRICS = ("conversions", "revenue")
 
 _STAGED_MEMBERS = Staged(
     "staged_channel_members",
-    (("customer_id", f"VARCHAR({ID_WIDTH})"), ("grp", "VARCHAR(16)"), ("first_at", "BIGINT")),
+    (("customer_id", f"VARCHAR({ID_WIDTH})"), ('"group"', "VARCHAR(16)"), ("first_at", "BIGINT")),
 )
 _MEMBER_TARGET = Target(
     table="channel_members",
-    columns="channel_id, period, customer_id, grp, first_at",
-    select=":channel_id, :period, customer_id, grp, first_at",
+    columns='channel_id, period, customer_id, "group", first_at',
+    select=':channel_id, :period, customer_id, "group", first_at',
     same_key=(
         "t.channel_id = :channel_id AND t.period = :period AND t.customer_id = {s}.customer_id"
     ),
@@ -68,14 +68,14 @@ class GroupSums:
 
 
 _PERIOD_SUMS = """
-    SELECT grp, COUNT(*),
+    SELECT "group", COUNT(*),
         SUM(yb), SUM(xb), SUM(xb * yb),
         SUM(vy), SUM(vy * vy), SUM(vx), SUM(vx * vx), SUM(vx * vy)
     FROM (
-        SELECT grp, CASE WHEN ny > 0 THEN 1 ELSE 0 END AS yb,
+        SELECT "group", CASE WHEN ny > 0 THEN 1 ELSE 0 END AS yb,
             CASE WHEN nx > 0 THEN 1 ELSE 0 END AS xb, vy, vx
         FROM (
-            SELECT m.grp AS grp, m.customer_id AS customer_id,
+            SELECT m."group" AS "group", m.customer_id AS customer_id,
                 SUM(CASE WHEN c.ts >= m.first_at THEN 1 ELSE 0 END) AS ny,
                 SUM(CASE WHEN c.ts >= m.first_at THEN c.value ELSE 0 END) AS vy,
                 SUM(CASE WHEN c.ts < m.first_at THEN 1 ELSE 0 END) AS nx,
@@ -84,10 +84,10 @@ _PERIOD_SUMS = """
                 ON c.customer_id = m.customer_id AND c.event = :event
                 AND c.ts >= m.first_at - :lookback AND c.ts < :end
             WHERE m.channel_id = :channel_id AND m.period = :period AND m.first_at <= :as_of
-            GROUP BY m.grp, m.customer_id
+            GROUP BY m."group", m.customer_id
         ) per_customer
     ) per_customer_values
-    GROUP BY grp
+    GROUP BY "group"
 """
 
 
@@ -113,10 +113,10 @@ def aggregate_period(
     }
     out: dict[str, GroupSums] = {}
     for row in conn.execute(text(_PERIOD_SUMS), params):
-        grp, n, yb, xb, xyb, vy, vyy, vx, vxx, vxy = row
+        group, n, yb, xb, xyb, vy, vyy, vx, vxx, vxy = row
         f = [float(v or 0) for v in (yb, xb, xyb, vy, vyy, vx, vxx, vxy)]
-        out[grp] = GroupSums(
-            grp,
+        out[group] = GroupSums(
+            group,
             int(n),
             {
                 # A 0/1 value squared is itself.

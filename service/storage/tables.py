@@ -56,13 +56,13 @@ assignments = Table(
     metadata,
     Column("pilot_id", Integer, ForeignKey("pilots.id"), primary_key=True),
     Column("customer_id", String(ID_WIDTH), primary_key=True),
-    Column("grp", String(64), nullable=False),
+    Column("group", String(64), nullable=False),
     Column("assigned_at", BigInteger, nullable=False),
     Column("source", String(8), nullable=False),  # "hash" or "import"
     # Customers per group as of a time: an index range count.
-    Index("ix_assignments_pilot_group_time", "pilot_id", "grp", "assigned_at"),
+    Index("ix_assignments_pilot_group_time", "pilot_id", "group", "assigned_at"),
     # Ingestion finds every pilot a converting customer is in.
-    Index("ix_assignments_customer", "customer_id", "pilot_id", "grp", "assigned_at"),
+    Index("ix_assignments_customer", "customer_id", "pilot_id", "group", "assigned_at"),
 )
 
 exposures = Table(
@@ -96,7 +96,7 @@ customer_totals = Table(
     metadata,
     Column("pilot_id", Integer, primary_key=True),
     Column("event", String(64), primary_key=True),
-    Column("grp", String(64), primary_key=True),
+    Column("group", String(64), primary_key=True),
     Column("customer_id", String(ID_WIDTH), primary_key=True),
     Column("assigned_at", BigInteger, nullable=False),
     Column("n_window", BigInteger, nullable=False),  # events in [assigned_at, + window)
@@ -206,7 +206,7 @@ channel_members = Table(
     Column("channel_id", Integer, primary_key=True),
     Column("period", Integer, primary_key=True),
     Column("customer_id", String(ID_WIDTH), primary_key=True),
-    Column("grp", String(16), nullable=False),
+    Column("group", String(16), nullable=False),
     Column("first_at", BigInteger, nullable=False),
     sqlite_with_rowid=False,
 )

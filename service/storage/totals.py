@@ -48,11 +48,11 @@ __all__ = [
 EXPOSURE_EVENT = ""  # the totals row of a customer's exposures (event names are non-empty)
 
 _COLUMNS = (
-    "pilot_id, event, grp, customer_id, assigned_at,"
+    'pilot_id, event, "group", customer_id, assigned_at,'
     " n_window, value_window, n_pre, value_pre, last_ts"
 )
 _ADD_ON_CONFLICT = """
-    ON CONFLICT (pilot_id, event, grp, customer_id) DO UPDATE SET
+    ON CONFLICT (pilot_id, event, "group", customer_id) DO UPDATE SET
         n_window = customer_totals.n_window + excluded.n_window,
         value_window = customer_totals.value_window + excluded.value_window,
         n_pre = customer_totals.n_pre + excluded.n_pre,
@@ -73,7 +73,7 @@ _STAGED_EXPOSURES = Staged(
 )
 _STAGED_ASSIGNMENTS = Staged(
     "staged_assignments",
-    (("customer_id", _ID), ("grp", "VARCHAR(64)"), ("assigned_at", "BIGINT"),
+    (("customer_id", _ID), ('"group"', "VARCHAR(64)"), ("assigned_at", "BIGINT"),
      ("source", "VARCHAR(8)")),
 )  # fmt: skip
 
@@ -93,8 +93,8 @@ def _event_target(table: str, staged: Staged) -> Target:
 
 _ASSIGNMENT_TARGET = Target(
     table="assignments",
-    columns="pilot_id, customer_id, grp, assigned_at, source",
-    select=":pilot_id, customer_id, grp, assigned_at, source",
+    columns='pilot_id, customer_id, "group", assigned_at, source',
+    select=':pilot_id, customer_id, "group", assigned_at, source',
     same_key="t.pilot_id = :pilot_id AND t.customer_id = {s}.customer_id",
     postgres_order="ORDER BY customer_id",
     sqlite_order="ORDER BY customer_id",
@@ -111,11 +111,11 @@ def lock_gate(conn: Connection, mode: Literal["events", "assignments", "exclusiv
 def _build_select(source: str) -> str:
     """Totals of new assignments from the events already stored.
 
-    ``source`` yields ``customer_id, grp, assigned_at`` of assignments that have no totals yet;
+    ``source`` yields ``customer_id, group, assigned_at`` of assignments that have no totals yet;
     the pilot is ``:pilot_id`` with ``:window`` and ``:lookback`` in microseconds.
     """
     return f"""
-        SELECT :pilot_id, c.event, s.grp, s.customer_id, s.assigned_at,
+        SELECT :pilot_id, c.event, s."group", s.customer_id, s.assigned_at,
             SUM(CASE WHEN c.ts >= s.assigned_at THEN 1 ELSE 0 END),
             SUM(CASE WHEN c.ts >= s.assigned_at THEN c.value ELSE 0 END),
             SUM(CASE WHEN c.ts < s.assigned_at THEN 1 ELSE 0 END),
@@ -124,13 +124,13 @@ def _build_select(source: str) -> str:
         FROM {source} s CROSS JOIN conversions c
         WHERE c.customer_id = s.customer_id
             AND c.ts >= s.assigned_at - :lookback AND c.ts < s.assigned_at + :window
-        GROUP BY c.event, s.grp, s.customer_id, s.assigned_at
+        GROUP BY c.event, s."group", s.customer_id, s.assigned_at
         UNION ALL
-        SELECT :pilot_id, CAST('' AS VARCHAR(64)), s.grp, s.customer_id, s.assigned_at,
+        SELECT :pilot_id, CAST('' AS VARCHAR(64)), s."group", s.customer_id, s.assigned_at,
             COUNT(*), 0, 0, 0, MAX(e.ts)
         FROM {source} s CROSS JOIN exposures e
         WHERE e.pilot_id = :pilot_id AND e.customer_id = s.customer_id
-        GROUP BY s.grp, s.customer_id, s.assigned_at
+        GROUP BY s."group", s.customer_id, s.assigned_at
     """
 
 
@@ -163,7 +163,7 @@ def record_assignments(
 def _conversion_upsert(source: str, order: str) -> str:
     return f"""
         INSERT INTO customer_totals ({_COLUMNS})
-        SELECT a.pilot_id, s.event, a.grp, a.customer_id, a.assigned_at,
+        SELECT a.pilot_id, s.event, a."group", a.customer_id, a.assigned_at,
             SUM(CASE WHEN s.ts >= a.assigned_at THEN 1 ELSE 0 END),
             SUM(CASE WHEN s.ts >= a.assigned_at THEN s.value ELSE 0 END),
             SUM(CASE WHEN s.ts < a.assigned_at THEN 1 ELSE 0 END),
@@ -172,7 +172,7 @@ def _conversion_upsert(source: str, order: str) -> str:
         FROM {source} s CROSS JOIN assignments a CROSS JOIN pilots p
         WHERE a.customer_id = s.customer_id AND p.id = a.pilot_id
             AND s.ts >= a.assigned_at - p.lookback_us AND s.ts < a.assigned_at + p.window_us
-        GROUP BY a.pilot_id, s.event, a.grp, a.customer_id, a.assigned_at
+        GROUP BY a.pilot_id, s.event, a."group", a.customer_id, a.assigned_at
         {order}
         {_ADD_ON_CONFLICT}
     """
@@ -181,11 +181,11 @@ def _conversion_upsert(source: str, order: str) -> str:
 def _exposure_upsert(source: str, order: str) -> str:
     return f"""
         INSERT INTO customer_totals ({_COLUMNS})
-        SELECT a.pilot_id, CAST('' AS VARCHAR(64)), a.grp, a.customer_id, a.assigned_at,
+        SELECT a.pilot_id, CAST('' AS VARCHAR(64)), a."group", a.customer_id, a.assigned_at,
             COUNT(*), 0, 0, 0, MAX(s.ts)
         FROM {source} s CROSS JOIN assignments a
         WHERE a.pilot_id = s.pilot_id AND a.customer_id = s.customer_id
-        GROUP BY a.pilot_id, a.grp, a.customer_id, a.assigned_at
+        GROUP BY a.pilot_id, a."group", a.customer_id, a.assigned_at
         {order}
         {_ADD_ON_CONFLICT}
     """
@@ -224,7 +224,9 @@ def store_exposures(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
 def rebuild_pilot(conn: Connection, pilot_id: int, window_us: int, lookback_us: int) -> None:
     """Recompute one pilot's totals from its assignments (after a draft's windows change)."""
     conn.execute(text("DELETE FROM customer_totals WHERE pilot_id = :p"), {"p": pilot_id})
-    source = "(SELECT customer_id, grp, assigned_at FROM assignments WHERE pilot_id = :pilot_id)"
+    source = (
+        '(SELECT customer_id, "group", assigned_at FROM assignments WHERE pilot_id = :pilot_id)'
+    )
     conn.execute(
         text(_totals_of_new_assignments(source, "")),
         {"pilot_id": pilot_id, "window": window_us, "lookback": lookback_us},

@@ -137,7 +137,7 @@ def _rows(engine: Engine, sql: str) -> list[Any]:
 def _oracle(engine: Engine, key: str, window: int, lookback: int, as_of: int) -> dict[str, Any]:
     """Per-group sums straight from the definition, over every stored row."""
     pilot_id = _rows(engine, f"SELECT id FROM pilots WHERE key = '{key}'")[0][0]
-    rows = _rows(engine, f"SELECT customer_id, grp, assigned_at FROM assignments"
+    rows = _rows(engine, f"SELECT customer_id, \"group\", assigned_at FROM assignments"
                          f" WHERE pilot_id = {pilot_id}")  # fmt: skip
     assigned = {c: (g, at) for c, g, at in rows if at <= as_of}
     conversions = defaultdict(list)
@@ -154,7 +154,7 @@ def _oracle(engine: Engine, key: str, window: int, lookback: int, as_of: int) ->
             total_exposures += 1
     out: dict[str, Any] = {"total_exposures": total_exposures}
     for g in GROUPS:
-        members = [c for c, (grp, _) in assigned.items() if grp == g]
+        members = [c for c, (group, _) in assigned.items() if group == g]
         arm: dict[str, Any] = {
             "customers": len(members),
             "exposed": sum(1 for c in members if exposures[c] > 0),
@@ -252,7 +252,7 @@ def test_migration_backfills_the_totals_of_existing_data(engine: Engine) -> None
     from service.storage import engine as storage_engine
 
     _write_history(engine)
-    everything = "SELECT * FROM customer_totals ORDER BY pilot_id, event, grp, customer_id"
+    everything = 'SELECT * FROM customer_totals ORDER BY pilot_id, event, "group", customer_id'
     before = _rows(engine, everything)
     cfg = Config()
     cfg.set_main_option("script_location", str(storage_engine._MIGRATIONS))
