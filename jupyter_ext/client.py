@@ -32,6 +32,21 @@ __all__ = ["Client"]
 T = TypeVar("T")
 
 
+def _query(params: dict[str, Any]) -> dict[str, Any]:
+    """Query parameters as the service reads them: ``None`` left out (the service's default),
+    booleans as ``true``/``false`` and datetimes in ISO 8601. One place, so that every call
+    spells a flag or an ``as_of`` the same way."""
+    encoded: dict[str, Any] = {}
+    for name, value in params.items():
+        if isinstance(value, bool):
+            value = str(value).lower()
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        if value is not None:
+            encoded[name] = value
+    return encoded
+
+
 class Client:
     """A connection to a pilotlift service.
 
@@ -108,8 +123,8 @@ class Client:
         )
 
     def _get(self, path: str, type: type[T], **params: Any) -> T:
-        clean = {k: v for k, v in params.items() if v is not None}
-        return msgspec.json.decode(self._request("GET", path, params=clean).content, type=type)
+        response = self._request("GET", path, params=_query(params))
+        return msgspec.json.decode(response.content, type=type)
 
     # --- API ------------------------------------------------------------------------------
 
@@ -130,11 +145,7 @@ class Client:
     ) -> PilotResults:
         """Lift of every variant against the holdout (``.to_frame()`` for pandas)."""
         return self._get(
-            f"/v1/experiments/{key}/results",
-            PilotResults,
-            method=method,
-            cuped=str(cuped).lower(),
-            as_of=as_of.isoformat() if as_of else None,
+            f"/v1/experiments/{key}/results", PilotResults, method=method, cuped=cuped, as_of=as_of
         )
 
     def timeseries(
@@ -142,10 +153,7 @@ class Client:
     ) -> PilotTimeseries:
         """Daily cumulative lift of the primary metric (``.to_frame()`` for pandas)."""
         return self._get(
-            f"/v1/experiments/{key}/timeseries",
-            PilotTimeseries,
-            method=method,
-            cuped=str(cuped).lower(),
+            f"/v1/experiments/{key}/timeseries", PilotTimeseries, method=method, cuped=cuped
         )
 
     def plan(self, **fields: Any) -> PlanResponse:
@@ -184,9 +192,9 @@ class Client:
             f"/v1/channels/{key}/results",
             ChannelResults,
             period=period,
-            as_of=as_of.isoformat() if as_of else None,
+            as_of=as_of,
             method=method,
-            cuped=str(cuped).lower(),
+            cuped=cuped,
         )
         return channel_frame(results)
 
@@ -194,6 +202,5 @@ class Client:
         self, week: str | None = None, *, format: Literal["md", "html"] = "md"
     ) -> str:
         """The review rendered by the service, as Markdown or a self-contained HTML page."""
-        clean = {"week": week, "format": format}
-        params = {k: v for k, v in clean.items() if v is not None}
+        params = _query({"week": week, "format": format})
         return self._request("GET", "/v1/reports/weekly", params=params).text

@@ -155,6 +155,17 @@ def _check_alternative(alternative: str) -> None:
         raise ValueError(f"unknown alternative {alternative!r}")
 
 
+def _two_arms(
+    events_c: float, n_c: float, events_t: float, n_t: float, alternative: str, *, binary: bool
+) -> tuple[int, int, int, int]:
+    """Checked whole counts ``(xc, nc, xt, nt)`` of holdout and variant, the common first step
+    of both exact tests (an unknown ``alternative`` raises before any count is read)."""
+    _check_alternative(alternative)
+    xc, nc = _arm(events_c, n_c, binary=binary)
+    xt, nt = _arm(events_t, n_t, binary=binary)
+    return xc, nc, xt, nt
+
+
 def fisher_test(
     events_c: float,
     n_c: float,
@@ -164,9 +175,7 @@ def fisher_test(
     alternative: Alternative = "two-sided",
 ) -> ExactTest:
     """Fisher's exact test of two binomial rates (variant ``t`` against holdout ``c``)."""
-    _check_alternative(alternative)
-    xc, nc = _arm(events_c, n_c, binary=True)
-    xt, nt = _arm(events_t, n_t, binary=True)
+    xc, nc, xt, nt = _two_arms(events_c, n_c, events_t, n_t, alternative, binary=True)
     if xc == 0 and xt == 0:
         return _no_events("fisher_exact", alternative)
     from scipy.stats import fisher_exact
@@ -186,9 +195,7 @@ def poisson_rate_test(
     alternative: Alternative = "two-sided",
 ) -> ExactTest:
     """Conditional (exact) binomial test of two Poisson rates per customer."""
-    _check_alternative(alternative)
-    xc, nc = _arm(events_c, n_c, binary=False)
-    xt, nt = _arm(events_t, n_t, binary=False)
+    xc, nc, xt, nt = _two_arms(events_c, n_c, events_t, n_t, alternative, binary=False)
     total = xc + xt
     if total == 0:
         return _no_events("poisson_conditional", alternative)

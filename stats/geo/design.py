@@ -49,7 +49,6 @@ import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
 
 import numpy as np
 
@@ -59,11 +58,10 @@ from stats.geo.panel import (
     DEFAULT_MIN_PRE_MULTIPLE,
     GeoPanel,
     PanelCheck,
-    PanelStatus,
     Period,
     check_panel,
 )
-from stats.geo.tbr import Calibration, PreFit, TbrModel, fit_tbr
+from stats.geo.tbr import Calibration, PreFit, TbrModel, TbrStatus, fit_tbr
 
 __all__ = [
     "DesignCandidate",
@@ -75,7 +73,8 @@ __all__ = [
     "seed_from_salt",
 ]
 
-DesignStatus = PanelStatus | Literal["degenerate_fit"]
+# A candidate fails where the analysis would: the panel's checks, then the pre-period fit.
+DesignStatus = TbrStatus
 _WINDOW_STEP = 7
 _MDE_TIE = 0.01  # MDEs within 1 % of the smallest count as equal; the earliest candidate wins
 
@@ -217,18 +216,9 @@ def _fit_candidate(
         z = float((y[s : s + h] - pred.counterfactual).sum()) / math.sqrt(var)
         z_scores.append(z)
         significant += abs(z) > float(scipy_stats.t.ppf(1 - alpha / 2, pred.df_cumulative[-1]))
-    fit = PreFit(
-        days=n,
-        intercept=model.intercept,
-        slope=model.slope,
-        r_squared=model.r_squared,
-        residual_sd=model.residual_sd,
-        rho=model.rho,
-        calibration=calibration,
-    )
     arms = replace(
         arms,
-        fit=fit,
+        fit=PreFit.of_model(model, n),
         placebo_windows=len(z_scores),
         placebo_significant=significant,
         placebo_rms_z=math.sqrt(float(np.mean(np.square(z_scores)))) if z_scores else None,

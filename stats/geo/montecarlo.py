@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from stats.geo.design import assign_geos, design_geo_pilot
+from stats.geo.panel import GeoPanel
 from stats.geo.simulate import Noise, inject_lift, random_shape, simulate_panel
-from stats.geo.tbr import Calibration, Direction, analyze_geo_pilot
+from stats.geo.tbr import Calibration, Direction, TbrResult, analyze_geo_pilot
 
 __all__ = [
     "GoDarkCheck",
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 Shape = tuple[int, int, int]
+Arms = tuple[tuple[str, ...], tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +72,18 @@ def _draw(rng: np.random.Generator, shape: Shape | None, noise: Noise, **kw: Any
     return simulate_panel(rng, n_geos=n_geos, pre_days=pre, test_days=test, noise=noise, **kw)
 
 
-def _assign(sim: Any, salt: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _assign(sim: Any, salt: str) -> Arms:
     sizes = sim.panel.values[:, sim.panel.day_mask(sim.pre_period)].mean(axis=1)
     return assign_geos(sim.panel.geos, sizes, salt=salt)
+
+
+def _analyze(sim: Any, panel: GeoPanel, arms: Arms, **options: Any) -> TbrResult:
+    """TBR of ``panel`` (``sim``'s own or a lifted copy of it) with the ``(treatment, control)``
+    ``arms`` over the simulation's pre and test periods: every check analyses its panels the
+    same way and differs only in ``options`` (alpha, calibration, direction)."""
+    treatment, control = arms
+    periods = {"pre_period": sim.pre_period, "test_period": sim.test_period}
+    return analyze_geo_pilot(panel, treatment=treatment, control=control, **periods, **options)
 
 
 def false_positives_and_coverage(
@@ -93,30 +104,14 @@ def false_positives_and_coverage(
     for s in range(sims):
         sim = _draw(rng, shape, noise, **simulation)
         treatment, control = _assign(sim, f"mc-{seed}-{s}")
-        periods = {"pre_period": sim.pre_period, "test_period": sim.test_period}
-        aa = analyze_geo_pilot(
-            sim.panel,
-            treatment=treatment,
-            control=control,
-            alpha=alpha,
-            calibration=calibration,
-            **periods,
-        )
+        aa = _analyze(sim, sim.panel, (treatment, control), alpha=alpha, calibration=calibration)
         assert aa.p_value is not None
         significant += aa.p_value < alpha
         # Coverage on fresh panels: on the same ones it would be the A/A event again.
         sim = _draw(rng, shape, noise, **simulation)
         treatment, control = _assign(sim, f"mc-{seed}-{s}-lift")
-        periods = {"pre_period": sim.pre_period, "test_period": sim.test_period}
         lifted = inject_lift(sim, treatment, lift=lift)
-        r = analyze_geo_pilot(
-            lifted.panel,
-            treatment=treatment,
-            control=control,
-            alpha=alpha,
-            calibration=calibration,
-            **periods,
-        )
+        r = _analyze(sim, lifted.panel, (treatment, control), alpha=alpha, calibration=calibration)
         assert r.incremental_ci is not None and r.incremental is not None and r.incremental_se
         covered += r.incremental_ci[0] <= lifted.true_incremental <= r.incremental_ci[1]
         z_sum += (r.incremental - lifted.true_incremental) / r.incremental_se
@@ -154,15 +149,8 @@ def power_at_design(
         best = design.best
         assert best is not None and best.mde is not None, design.message
         lifted = inject_lift(sim, best.treatment, lift=sign * best.mde)
-        r = analyze_geo_pilot(
-            lifted.panel,
-            treatment=best.treatment,
-            control=best.control,
-            alpha=alpha,
-            pre_period=sim.pre_period,
-            test_period=sim.test_period,
-            direction=direction,
-        )
+        arms = (best.treatment, best.control)
+        r = _analyze(sim, lifted.panel, arms, alpha=alpha, direction=direction)
         assert r.p_value is not None and r.incremental_ci is not None
         hits += r.p_value < alpha
         covered += r.incremental_ci[0] <= lifted.true_incremental <= r.incremental_ci[1]
@@ -190,15 +178,7 @@ def go_dark(
         sim = _draw(rng, shape, noise, **simulation)
         treatment, control = _assign(sim, f"dark-{seed}-{s}")
         lifted = inject_lift(sim, treatment, lift=lift, spend_change=-1.0)
-        r = analyze_geo_pilot(
-            lifted.panel,
-            treatment=treatment,
-            control=control,
-            alpha=alpha,
-            pre_period=sim.pre_period,
-            test_period=sim.test_period,
-            direction="go_dark",
-        )
+        r = _analyze(sim, lifted.panel, (treatment, control), alpha=alpha, direction="go_dark")
         assert r.incremental is not None and r.incremental_ci is not None
         assert r.p_value is not None and r.iroas_ci is not None
         assert lifted.true_incremental_spend is not None

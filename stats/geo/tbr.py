@@ -393,6 +393,20 @@ class PreFit:
     rho: float
     calibration: Calibration
 
+    @classmethod
+    def of_model(cls, model: TbrModel, days: int) -> PreFit:
+        """The summary of a fitted pre-period model over ``days`` days: the analysis and the
+        design report the same numbers, so they are read from the model in this one place."""
+        return cls(
+            days,
+            model.intercept,
+            model.slope,
+            model.r_squared,
+            model.residual_sd,
+            model.rho,
+            model.calibration,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class TbrDay:
@@ -544,15 +558,7 @@ def analyze_geo_pilot(
             " pre-period, so no uncertainty can be estimated; check that the arms differ.",
             **base,  # type: ignore[arg-type]
         )
-    fit = PreFit(
-        check.pre_days,
-        model.intercept,
-        model.slope,
-        model.r_squared,
-        model.residual_sd,
-        model.rho,
-        calibration,
-    )
+    fit = PreFit.of_model(model, check.pre_days)
     observed = y[test]
     gap = observed - pred.counterfactual
     cum = np.cumsum(gap)
