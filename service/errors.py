@@ -50,9 +50,20 @@ Problem = Mapping[str, Any] | str
 
 
 class PilotliftError(Exception):
+    """Base of the service's errors: an HTTP status, a sentence and optional problems.
+
+    A subclass names its status where it is declared, ``class NotFound(PilotliftError,
+    status_code=404)``, so the status cannot be forgotten and each class reads as one line of
+    the tree above.
+    """
+
     status_code = 500
     headers: Mapping[str, str] | None = None
     """Extra response headers (``Retry-After``)."""
+
+    def __init_subclass__(cls, *, status_code: int, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.status_code = status_code
 
     def __init__(self, detail: str, extra: Sequence[Problem] | None = None) -> None:
         super().__init__(detail)
@@ -60,36 +71,36 @@ class PilotliftError(Exception):
         self.extra = extra
 
 
-class Unauthorized(PilotliftError):
-    status_code = 401
+class Unauthorized(PilotliftError, status_code=401):
+    """Missing, unknown or revoked API key."""
 
 
-class Forbidden(PilotliftError):
-    status_code = 403
+class Forbidden(PilotliftError, status_code=403):
+    """The key lacks the scope the endpoint needs."""
 
 
-class NotFound(PilotliftError):
-    status_code = 404
+class NotFound(PilotliftError, status_code=404):
+    """No such pilot, channel, assignment or other named resource."""
 
 
-class Conflict(PilotliftError):
-    status_code = 409
+class Conflict(PilotliftError, status_code=409):
+    """The request contradicts the resource's state or a recorded fact."""
 
 
-class InvalidInput(PilotliftError):
-    status_code = 422
+class InvalidInput(PilotliftError, status_code=422):
+    """Well-formed JSON that breaks a rule; ``extra`` lists each problem."""
 
 
-class PayloadTooLarge(PilotliftError):
-    status_code = 413
+class PayloadTooLarge(PilotliftError, status_code=413):
+    """The body is larger than the server accepts."""
 
 
-class UnsupportedMedia(PilotliftError):
-    status_code = 415
+class UnsupportedMedia(PilotliftError, status_code=415):
+    """A body in a media type the endpoint does not read."""
 
 
-class StorageUnavailable(PilotliftError):
-    status_code = 503
+class StorageUnavailable(PilotliftError, status_code=503):
+    """The database cannot be reached; answered with ``Retry-After``."""
 
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail)
@@ -97,7 +108,5 @@ class StorageUnavailable(PilotliftError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
-class StorageFull(PilotliftError):
+class StorageFull(PilotliftError, status_code=507):
     """Disk full or read-only storage (HTTP 507 Insufficient Storage)."""
-
-    status_code = 507

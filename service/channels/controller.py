@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 from litestar import Controller, get, patch, post
@@ -38,6 +39,10 @@ MethodChoice = Annotated[
     QueryParameter(description="default: sequential while the period runs, fixed once over"),
 ]
 Cuped = Annotated[bool, QueryParameter(description="adjust for the pre-period covariate")]
+
+action = partial(post, status_code=HTTP_200_OK, sync_to_thread=True)
+"""A POST that acts on an existing channel: answered 200 (a POST defaults to 201 Created) and
+run in a worker thread, because the storage calls block."""
 
 
 class ChannelController(Controller):
@@ -81,8 +86,7 @@ class ChannelController(Controller):
         record = lifecycle.patch_channel(engine, key, data, now, actor=actor)
         return lifecycle.channel_out(record, now)
 
-    @post("/{key:str}/start", operation_id="startChannel", status_code=HTTP_200_OK,
-          sync_to_thread=True)  # fmt: skip
+    @action("/{key:str}/start", operation_id="startChannel")
     def start(
         self, key: FromPath[str], engine: EngineDep, settings: SettingsDep, actor: ActorDep
     ) -> Channel:
@@ -91,8 +95,7 @@ class ChannelController(Controller):
         now = settings.clock()
         return lifecycle.channel_out(lifecycle.start_channel(engine, key, now, actor=actor), now)
 
-    @post("/{key:str}/stop", operation_id="stopChannel", status_code=HTTP_200_OK,
-          sync_to_thread=True)  # fmt: skip
+    @action("/{key:str}/stop", operation_id="stopChannel")
     def stop(
         self, key: FromPath[str], engine: EngineDep, settings: SettingsDep, actor: ActorDep
     ) -> Channel:
@@ -100,8 +103,7 @@ class ChannelController(Controller):
         now = settings.clock()
         return lifecycle.channel_out(lifecycle.stop_channel(engine, key, now, actor=actor), now)
 
-    @post("/{key:str}/eligibility", operation_id="checkEligibility", status_code=HTTP_200_OK,
-          sync_to_thread=True, opt={"scope": "assign"})  # fmt: skip
+    @action("/{key:str}/eligibility", operation_id="checkEligibility", opt={"scope": "assign"})
     def eligibility(
         self, key: FromPath[str], data: JSONBody[EligibilityRequest], engine: EngineDep,
         settings: SettingsDep,
@@ -121,8 +123,7 @@ class ChannelController(Controller):
             ],
         )
 
-    @post("/{key:str}/costs", operation_id="postChannelCosts", status_code=HTTP_200_OK,
-          sync_to_thread=True)  # fmt: skip
+    @action("/{key:str}/costs", operation_id="postChannelCosts")
     def post_costs(
         self, key: FromPath[str], data: JSONBody[ChannelCostBatch], engine: EngineDep,
         settings: SettingsDep, actor: ActorDep,

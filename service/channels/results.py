@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 
 from sqlalchemy import Connection, Engine
 
@@ -58,6 +59,23 @@ class PeriodData:
     costs: dict[str, float]
 
 
+class MoneyFigures(TypedDict):
+    """A period's money figures under their wire names, spread into each response that shows
+    them; the profit-derived ones are ``None`` while the revenue lift has no interval."""
+
+    incremental_revenue: float | None
+    incremental_revenue_ci: Interval | None
+    incremental_profit: float | None
+    incremental_profit_ci: Interval | None
+    roi: float | None
+    roi_ci: Interval | None
+
+
+class CostPerConversion(TypedDict):
+    cost_per_incremental_conversion: float | None
+    cost_per_incremental_conversion_ci: Interval | None
+
+
 @dataclass(frozen=True, slots=True)
 class PeriodFigures:
     """A period analysed; ``profit`` is ``None`` while the revenue lift has no interval."""
@@ -79,6 +97,26 @@ class PeriodFigures:
         if self.profit is not None:
             return self.profit.incremental_profit
         return None
+
+    def money(self) -> MoneyFigures:
+        """The figures every view of a period shows (results, period list, weekly review)."""
+        p = self.profit
+        return MoneyFigures(
+            incremental_revenue=self.incremental_revenue,
+            incremental_revenue_ci=self.incremental_revenue_ci,
+            incremental_profit=self.incremental_profit,
+            incremental_profit_ci=p.profit_ci if p else None,
+            roi=p.incremental_roi if p else None,
+            roi_ci=p.roi_ci if p else None,
+        )
+
+    def cost_per_conversion(self) -> CostPerConversion:
+        """The cost per incremental conversion with its interval (not in the period list)."""
+        p = self.profit
+        return CostPerConversion(
+            cost_per_incremental_conversion=p.cost_per_conversion if p else None,
+            cost_per_incremental_conversion_ci=p.cost_per_conversion_ci if p else None,
+        )
 
     @property
     def customers(self) -> dict[str, int]:
@@ -235,19 +273,13 @@ def _comparisons(figures: PeriodFigures) -> list[ComparisonOut]:
 
 
 def summary(figures: PeriodFigures) -> ChannelPeriodSummary:
-    p = figures.profit
     return ChannelPeriodSummary(
         period=figures.data.period,
         starts_at=from_us(figures.data.begins),
         ends_at=from_us(figures.data.ends),
         customers=figures.customers,
-        incremental_revenue=figures.incremental_revenue,
-        incremental_revenue_ci=figures.incremental_revenue_ci,
         cost=figures.cost,
-        incremental_profit=figures.incremental_profit,
-        incremental_profit_ci=p.profit_ci if p else None,
-        roi=p.incremental_roi if p else None,
-        roi_ci=p.roi_ci if p else None,
+        **figures.money(),
     )
 
 
@@ -289,17 +321,11 @@ def channel_results(
         comparisons=_comparisons(figures),
         incremental_conversions=figures.incremental_conversions,
         incremental_conversions_ci=figures.incremental_conversions_ci,
-        incremental_revenue=figures.incremental_revenue,
-        incremental_revenue_ci=figures.incremental_revenue_ci,
         cost=figures.cost,
         costs_by_kind=data.costs,
-        incremental_profit=figures.incremental_profit,
-        incremental_profit_ci=p.profit_ci if p else None,
         probability_profitable=p.probability_profitable if p else None,
-        roi=p.incremental_roi if p else None,
-        roi_ci=p.roi_ci if p else None,
-        cost_per_incremental_conversion=p.cost_per_conversion if p else None,
-        cost_per_incremental_conversion_ci=p.cost_per_conversion_ci if p else None,
+        **figures.money(),
+        **figures.cost_per_conversion(),
         pilots=pilots_impact(engine, record, begins, ends, as_of),
         periods=[summary(f) for f in every],
         warnings=figures.warnings,

@@ -61,7 +61,6 @@ def channel_reviews(
     )
     rows = []
     for (record, f), shift in zip(looked, advice.channels):
-        p = f.profit
         rows.append(
             ChannelReview(
                 key=record.key,
@@ -72,14 +71,8 @@ def channel_reviews(
                 period=f.data.period,
                 customers=f.customers,
                 spend=f.cost,
-                incremental_revenue=f.incremental_revenue,
-                incremental_revenue_ci=f.incremental_revenue_ci,
-                incremental_profit=f.incremental_profit,
-                incremental_profit_ci=p.profit_ci if p else None,
-                roi=p.incremental_roi if p else None,
-                roi_ci=p.roi_ci if p else None,
-                cost_per_incremental_conversion=p.cost_per_conversion if p else None,
-                cost_per_incremental_conversion_ci=p.cost_per_conversion_ci if p else None,
+                **f.money(),
+                **f.cost_per_conversion(),
                 budget_step=record.design.budget_step,
                 change=shift.change,
                 change_relative=shift.change_relative,

@@ -99,21 +99,30 @@ def _checked(
     return [r for _, r in indexed]
 
 
+def _decode_items(
+    items: Sequence[bytes | msgspec.Raw], rules: RowRules, max_rows: int, *, empty: str
+) -> list[GeoMetricRow]:
+    """Rows given one by one (NDJSON lines, or the items of a body the batch decoder refused):
+    at least one and at most ``max_rows``, decoded in one C-level call when all are valid and
+    else one by one, so each bad row is named."""
+    if not items:
+        raise InvalidInput(empty)
+    if len(items) > max_rows:
+        raise _too_many(len(items), max_rows)
+    try:
+        decoded = msgspec.json.decode(b"[" + b",".join(items) + b"]", type=list[GeoMetricRow])
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return _checked(items, None, rules)
+    return _checked(None, decoded, rules)
+
+
 def decode_rows(
     body: bytes, *, ndjson: bool, rules: RowRules, max_rows: int = MAX_BATCH
 ) -> list[GeoMetricRow]:
     """Decode and check a batch; raise :class:`InvalidInput` naming each bad row."""
     if ndjson:
         lines = [line for line in body.split(b"\n") if line.strip()]
-        if not lines:
-            raise InvalidInput("The NDJSON body holds no rows.")
-        if len(lines) > max_rows:
-            raise _too_many(len(lines), max_rows)
-        try:  # fast path: one C-level decode of the whole batch
-            decoded = msgspec.json.decode(b"[" + b",".join(lines) + b"]", type=list[GeoMetricRow])
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            return _checked(lines, None, rules)
-        return _checked(None, decoded, rules)
+        return _decode_items(lines, rules, max_rows, empty="The NDJSON body holds no rows.")
     try:
         batch = _batch_decoder.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as first:
@@ -128,11 +137,7 @@ def decode_rows(
                 "The body must be a JSON object with one field, 'rows'"
                 + (f" (unknown: {', '.join(unknown)})." if unknown else ".")
             ) from first
-        if not raw["rows"]:
-            raise InvalidInput("The batch holds no rows.") from first
-        if len(raw["rows"]) > max_rows:
-            raise _too_many(len(raw["rows"]), max_rows) from first
-        return _checked(raw["rows"], None, rules)
+        return _decode_items(raw["rows"], rules, max_rows, empty="The batch holds no rows.")
     if len(batch.rows) > max_rows:
         raise _too_many(len(batch.rows), max_rows)
     return _checked(None, batch.rows, rules)

@@ -9,6 +9,7 @@ are TBR's calibrated predictive ones (``test`` is ``tbr``, ``method`` fixed-hori
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any, cast
 
@@ -32,17 +33,11 @@ __all__ = [
 
 
 def fit_out(fit: stats_geo.PreFit | None) -> GeoFit | None:
+    """The pre-period fit as answered: :class:`GeoFit` has exactly the fields of
+    :class:`stats.geo.PreFit`, so they are read by name."""
     if fit is None:
         return None
-    return GeoFit(
-        days=fit.days,
-        intercept=fit.intercept,
-        slope=fit.slope,
-        r_squared=fit.r_squared,
-        residual_sd=fit.residual_sd,
-        rho=fit.rho,
-        calibration=fit.calibration,
-    )
+    return GeoFit(**dataclasses.asdict(fit))
 
 
 def placebo_out(c: stats_geo.DesignCandidate) -> GeoPlacebo:

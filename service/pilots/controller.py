@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from litestar import Controller, get, patch, post
@@ -23,6 +24,10 @@ from service.schema import (
 from service.schema.common import PilotStatus
 
 __all__ = ["PilotController"]
+
+action = partial(post, status_code=HTTP_200_OK, sync_to_thread=True)
+"""A POST that acts on an existing pilot: answered 200 (a POST defaults to 201 Created) and run
+in a worker thread, because the storage calls block."""
 
 
 class PilotController(Controller):
@@ -59,24 +64,21 @@ class PilotController(Controller):
         """Change a pilot; after start only descriptive fields, costs and a traffic increase."""
         return lifecycle.patch_pilot(engine, key, data, settings.clock(), actor=actor)
 
-    @post("/{key:str}/start", operation_id="startPilot", status_code=HTTP_200_OK,
-          sync_to_thread=True)  # fmt: skip
+    @action("/{key:str}/start", operation_id="startPilot")
     def start(
         self, key: FromPath[str], engine: EngineDep, settings: SettingsDep, actor: ActorDep
     ) -> Pilot:
         """``draft → running``: freezes the design and begins assigning."""
         return lifecycle.start_pilot(engine, key, settings.clock(), actor=actor)
 
-    @post("/{key:str}/stop", operation_id="stopPilot", status_code=HTTP_200_OK,
-          sync_to_thread=True)  # fmt: skip
+    @action("/{key:str}/stop", operation_id="stopPilot")
     def stop(
         self, key: FromPath[str], engine: EngineDep, settings: SettingsDep, actor: ActorDep
     ) -> Pilot:
         """``running → stopped``: no more assignments; analysis turns fixed-horizon."""
         return lifecycle.stop_pilot(engine, key, settings.clock(), actor=actor)
 
-    @post("/{key:str}/conclude", operation_id="concludePilot", status_code=HTTP_200_OK,
-          sync_to_thread=True)  # fmt: skip
+    @action("/{key:str}/conclude", operation_id="concludePilot")
     def conclude(
         self, key: FromPath[str], data: JSONBody[Conclusion], engine: EngineDep,
         settings: SettingsDep, actor: ActorDep,
@@ -84,8 +86,7 @@ class PilotController(Controller):
         """``running|stopped → concluded`` with the final decision and a note."""
         return lifecycle.conclude_pilot(engine, key, data, settings.clock(), actor=actor)
 
-    @post("/{key:str}/costs", operation_id="postPilotCosts", status_code=HTTP_200_OK,
-          sync_to_thread=True)  # fmt: skip
+    @action("/{key:str}/costs", operation_id="postPilotCosts")
     def post_costs(
         self, key: FromPath[str], data: JSONBody[CostBatch], engine: EngineDep,
         settings: SettingsDep, actor: ActorDep,

@@ -203,12 +203,9 @@ class ChannelPilots(Response):
     shrunk_winners_ci: Interval | None = None
 
 
-class ChannelPeriodSummary(Response):
-    """A period's key figures, for the side-by-side list of periods."""
+class ChannelPeriodSummary(ChannelPeriod):
+    """A period with its key figures, for the side-by-side list of periods."""
 
-    period: int
-    starts_at: datetime
-    ends_at: datetime
     customers: dict[str, int]
     incremental_revenue: float | None
     incremental_revenue_ci: Interval | None

@@ -212,8 +212,9 @@ class Conclusion(Request):
     note: Text = ""
 
 
-class Pilot(Response, kw_only=True):
-    """A stored pilot: the declared design plus its lifecycle."""
+class PilotHeading(Response):
+    """What names a pilot and where it stands: the first fields of a stored pilot and of its
+    row in the weekly review."""
 
     key: str
     name: str
@@ -221,6 +222,11 @@ class Pilot(Response, kw_only=True):
     hypothesis: str
     owner: str | None
     status: PilotStatus
+
+
+class Pilot(PilotHeading, kw_only=True):
+    """A stored pilot: the declared design plus its lifecycle."""
+
     holdout_share: float
     variants: list[Variant]
     traffic: float

@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 from msgspec import Meta
 
 from service.schema.channels import BudgetSummary, ChannelReview
-from service.schema.common import Action, Method, PilotStatus, Request, Response
+from service.schema.common import Action, Method, Request, Response
 from service.schema.geo_results import GeoResults
-from service.schema.pilots import FinalDecision
+from service.schema.pilots import FinalDecision, PilotHeading
 from service.schema.results import Comparison, Decision, Revenue, Srm, TimeseriesPoint
 
 __all__ = [
@@ -32,15 +32,9 @@ ReportFormat = Literal["json", "md", "html"]
 WeekLabel = Annotated[str, Meta(pattern=r"^\d{4}-W\d{2}$", description="ISO week, 2026-W47")]
 
 
-class PilotReview(Response):
+class PilotReview(PilotHeading):
     """One pilot in a weekly review: the results as of the week's end, and what changed."""
 
-    key: str
-    name: str
-    channel: str
-    hypothesis: str
-    owner: str | None
-    status: PilotStatus
     started_at: datetime | None
     stopped_at: datetime | None
     concluded_at: datetime | None
