@@ -15,6 +15,7 @@ from service.channels.review import channel_reviews
 from service.pilots.lifecycle import list_pilots
 from service.reports.store import find_snapshot
 from service.results.analyze import Options
+from service.results.present import struct_from
 from service.results.read import compute_results
 from service.results.timeseries import compute_timeseries
 from service.schema import (
@@ -23,6 +24,7 @@ from service.schema import (
     PilotReview,
     ReportSummary,
     Results,
+    TimeseriesPoint,
     WeeklyReport,
 )
 from service.schema.common import ACTIONS, Action, PilotStatus, default_method
@@ -81,29 +83,25 @@ def _review(
     pilot: Pilot,
     as_of: datetime,
     previous: tuple[Results | None, Action | None],
-    with_series: bool,
 ) -> PilotReview:
     status = status_at(pilot, as_of)
+    concluded = status == "concluded"
     options = Options(default_method(status))
     results = compute_results(engine, pilot.key, as_of, options)
     guard_keys = {m.key for m in pilot.metrics if m.guardrail}
-    with_series = with_series and pilot.unit != "geo"  # a geo pilot's series is results.geo
-    series = compute_timeseries(engine, pilot.key, as_of, options).points if with_series else []
-    return PilotReview(
-        key=pilot.key,
-        name=pilot.name,
-        channel=pilot.channel,
-        hypothesis=pilot.hypothesis,
-        owner=pilot.owner,
+    series: list[TimeseriesPoint] = []  # a geo pilot's series is results.geo
+    if pilot.unit != "geo":
+        series = compute_timeseries(engine, pilot.key, as_of, options).points
+    return struct_from(
+        PilotReview,
+        pilot,  # what the pilot declares (key, name, channel, owner, …) under the same names
         status=status,
-        started_at=pilot.started_at,
         stopped_at=pilot.stopped_at if pilot.stopped_at and pilot.stopped_at <= as_of else None,
-        concluded_at=pilot.concluded_at if status == "concluded" else None,
+        concluded_at=pilot.concluded_at if concluded else None,
+        final_decision=pilot.decision if concluded else None,
+        final_note=pilot.decision_note if concluded else None,
         days_running=results.days_running,
-        planned_duration_days=pilot.planned_duration_days,
         customers={a.group: a.customers for a in results.arms},
-        primary_metric=pilot.primary_metric,
-        min_lift=pilot.min_lift,
         method=results.method,
         primary=[c for c in results.comparisons if c.metric == pilot.primary_metric],
         guardrails=[c for c in results.comparisons if c.metric in guard_keys],
@@ -111,8 +109,6 @@ def _review(
         decision=results.decision,
         warnings=results.warnings,
         srm=results.srm,
-        final_decision=pilot.decision if status == "concluded" else None,
-        final_note=pilot.decision_note if status == "concluded" else None,
         changes=_changes(results, *previous),
         previous_action=previous[1],
         information_fraction=results.information_fraction if status == "running" else None,
@@ -122,12 +118,7 @@ def _review(
 
 
 def build_weekly_report(
-    engine: Engine,
-    week: str,
-    now: datetime,
-    *,
-    previous: WeeklyReport | None = None,
-    with_series: bool = True,
+    engine: Engine, week: str, now: datetime, *, previous: WeeklyReport | None = None
 ) -> WeeklyReport:
     """The review of ``week`` (``YYYY-Www``); ``previous`` is last week's published snapshot."""
     start, end = parse_iso_week(week)
@@ -147,7 +138,7 @@ def build_weekly_report(
             prev_action = before.decision.action
             if pilot.key in published:  # the published call is the one on record
                 prev_action = published[pilot.key].decision.action
-        reviews.append(_review(engine, pilot, as_of, (before, prev_action), with_series))
+        reviews.append(_review(engine, pilot, as_of, (before, prev_action)))
     counts: dict[str, int] = {a: sum(r.decision.action == a for r in reviews) for a in ACTIONS}
     channels, budget = channel_reviews(engine, start, end, as_of)
     return WeeklyReport(

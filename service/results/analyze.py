@@ -11,13 +11,14 @@ Guardrails get non-inferiority verdicts (:mod:`.guardrails`), every variant its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from service.pilots.costs import PilotCosts
 from service.pilots.lifecycle import PilotRecord
 from service.results import guardrails, money, present, quality
-from service.schema import Arm, ArmMetric, Metric, Pilot, Results
+from service.results.settings import IntervalSettings
+from service.schema import Arm, ArmMetric, Guardrail, Metric, Pilot, Results
 from service.schema import Comparison as ComparisonOut
 from service.schema.common import HOLDOUT, default_method
 from service.storage.aggregates import ArmAggregate, PilotAggregate
@@ -82,13 +83,7 @@ def _arm_out(arm: ArmAggregate, metrics: list[Metric]) -> Arm:
     for m in metrics:
         s = quality.sample(arm, m).outcome
         out[m.key] = ArmMetric(mean=s.mean, sd=s.sd, total=s.sum)
-    return Arm(
-        group=arm.group,
-        customers=arm.customers,
-        exposed=arm.exposed,
-        exposures=arm.exposures,
-        metrics=out,
-    )
+    return present.struct_from(Arm, arm, metrics=out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +102,15 @@ class _Context:
             return None
         shares = quality.expected_shares(self.pilot)
         return self.planned_customers * (shares[HOLDOUT] + shares.get(variant, 0.0))
+
+    def settings(self, variant: str) -> IntervalSettings:
+        """How ``variant``'s intervals against the holdout are drawn, on every metric."""
+        return IntervalSettings(
+            method=self.method,
+            planned_customers=self.planned_pair(variant),
+            cuped=self.cuped,
+            looks=self.looks,
+        )
 
 
 def _context(
@@ -129,10 +133,7 @@ def _comparison(
         quality.sample(treatment, metric),
         kind=kind,
         alpha=ctx.pilot.alpha,
-        method=ctx.method,
-        planned_customers=ctx.planned_pair(treatment.group),
-        cuped=ctx.cuped,
-        looks=ctx.looks,
+        **ctx.settings(treatment.group),
     )
 
 
@@ -156,6 +157,17 @@ def primary_comparisons(
     return ctx.method, metric_comparisons(ctx, primary)
 
 
+def _guardrail_out(
+    ctx: _Context, metric: Metric, treatment: ArmAggregate, verdict: GuardrailVerdict | None
+) -> Guardrail | None:
+    if verdict is None:
+        return None
+    control = quality.sample(ctx.agg.arms[HOLDOUT], metric)
+    return guardrails.present(
+        ctx.pilot, metric, verdict, control, quality.sample(treatment, metric)
+    )
+
+
 def _comparison_out(
     ctx: _Context,
     metric: Metric,
@@ -167,19 +179,13 @@ def _comparison_out(
     control = ctx.agg.arms[HOLDOUT]
     rate_t = treatment.exposed / treatment.customers if treatment.customers else 0.0
     rate_c = control.exposed / control.customers if control.customers else 0.0
-    guardrail = None
-    if verdict is not None:
-        guardrail = guardrails.present(
-            ctx.pilot, metric, verdict, quality.sample(control, metric),
-            quality.sample(treatment, metric),
-        )  # fmt: skip
     return present.comparison(
         c,
         p_adjusted,
         variant=treatment.group,
         metric=metric.key,
         kind=metric.kind,
-        guardrail=guardrail,
+        guardrail=_guardrail_out(ctx, metric, treatment, verdict),
         direction=metric.direction,
         treated_customers=treatment.customers if metric.kind != "sum" else None,
         exposure_rate=rate_t,
@@ -190,8 +196,7 @@ def _comparison_out(
 def _verdict(ctx: _Context, metric: Metric, variant: str) -> GuardrailVerdict:
     return guardrails.judge(
         ctx.pilot, metric, quality.sample(ctx.agg.arms[HOLDOUT], metric),
-        quality.sample(ctx.agg.arms[variant], metric), method=ctx.method,
-        planned_customers=ctx.planned_pair(variant), cuped=ctx.cuped, looks=ctx.looks,
+        quality.sample(ctx.agg.arms[variant], metric), ctx.settings(variant),
     )  # fmt: skip
 
 
@@ -282,14 +287,8 @@ def analyze(
 
 
 def _criteria(pilot: Pilot) -> Criteria:
-    return Criteria(
-        alpha=pilot.alpha,
-        min_lift=pilot.min_lift,
-        min_roi=pilot.min_roi,
-        min_duration_days=pilot.min_duration_days,
-        min_conversions=pilot.min_conversions,
-        max_holdout_exposed_share=pilot.max_holdout_exposed_share,
-    )
+    """The pilot's pre-registered criteria: it declares each under the name :mod:`stats` uses."""
+    return Criteria(**{f.name: getattr(pilot, f.name) for f in fields(Criteria)})
 
 
 def _holdout_variance(pilot: Pilot, control: ArmAggregate) -> float:

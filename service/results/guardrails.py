@@ -9,12 +9,15 @@ the guardrail to be shown non-inferior if nothing is harmed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TypedDict
 
+from service.results.present import struct_from
+from service.results.settings import IntervalSettings
 from service.schema import Guardrail, Metric, Pilot
-from stats import CovariateSample, Method
+from stats import CovariateSample
 from stats.guardrail import (
     DEFAULT_MARGIN,
+    Direction,
     GuardrailKind,
     GuardrailVerdict,
     guardrail_sample_size,
@@ -24,8 +27,31 @@ from stats.guardrail import (
 __all__ = ["judge", "present"]
 
 
-def _kind(metric: Metric) -> GuardrailKind:
-    return "mean" if metric.kind == "sum" else metric.kind
+class _Rule(TypedDict):
+    """How a guardrail metric is judged; its verdict and the customers it needs share it."""
+
+    kind: GuardrailKind
+    direction: Direction
+    margin: float | None
+    max_rate: float | None
+    alpha: float
+    guardrails: int
+
+
+def _rule(pilot: Pilot, metric: Metric) -> _Rule:
+    """The metric's declared rule (:data:`DEFAULT_MARGIN` when it declares neither) at the
+    pilot's level, split over the pilot's guardrails."""
+    margin = metric.margin
+    if margin is None and metric.max_rate is None:
+        margin = DEFAULT_MARGIN
+    return _Rule(
+        kind="mean" if metric.kind == "sum" else metric.kind,
+        direction=metric.direction,
+        margin=margin,
+        max_rate=metric.max_rate,
+        alpha=pilot.alpha,
+        guardrails=sum(1 for m in pilot.metrics if m.guardrail),
+    )
 
 
 def judge(
@@ -33,50 +59,21 @@ def judge(
     metric: Metric,
     control: CovariateSample,
     treatment: CovariateSample,
-    *,
-    method: Method,
-    planned_customers: float | None,
-    cuped: bool,
-    looks: Sequence[float] = (),
+    settings: IntervalSettings,
 ) -> GuardrailVerdict:
-    guardrails = sum(1 for m in pilot.metrics if m.guardrail)
-    margin = metric.margin
-    if margin is None and metric.max_rate is None:
-        margin = DEFAULT_MARGIN
-    return guardrail_verdict(
-        control,
-        treatment,
-        kind=_kind(metric),
-        direction=metric.direction,
-        margin=margin,
-        max_rate=metric.max_rate,
-        alpha=pilot.alpha,
-        guardrails=guardrails,
-        method=method,
-        planned_customers=planned_customers,
-        cuped=cuped,
-        looks=looks,
-    )
+    return guardrail_verdict(control, treatment, **_rule(pilot, metric), **settings)
 
 
 def _needed(pilot: Pilot, metric: Metric, control: CovariateSample) -> int | None:
     base = control.outcome
-    margin = metric.margin
-    if margin is None and metric.max_rate is None:
-        margin = DEFAULT_MARGIN
     try:
         plan = guardrail_sample_size(
             baseline=0.0 if metric.max_rate is not None else base.mean,
-            kind=_kind(metric),
-            direction=metric.direction,
-            margin=margin,
-            max_rate=metric.max_rate,
             sd=base.sd or None if metric.kind != "binary" else None,
-            alpha=pilot.alpha,
-            guardrails=sum(1 for m in pilot.metrics if m.guardrail),
             power=pilot.power,
             holdout_share=pilot.holdout_share,
             variants=len(pilot.variants),
+            **_rule(pilot, metric),
         )
     except ValueError:  # no baseline yet to plan from
         return None
@@ -90,14 +87,6 @@ def present(
     rate = None
     if verdict.rule == "max_rate" and treatment.outcome.n:
         rate = treatment.outcome.mean
-    return Guardrail(
-        rule=verdict.rule,
-        threshold=verdict.threshold,
-        bound=verdict.bound,
-        verdict=verdict.verdict,
-        message=verdict.message,
-        lower=verdict.lower,
-        alpha=verdict.alpha,
-        rate=rate,
-        needed_customers=_needed(pilot, metric, control),
+    return struct_from(
+        Guardrail, verdict, rate=rate, needed_customers=_needed(pilot, metric, control)
     )

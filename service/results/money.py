@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from service.pilots.costs import PilotCosts
+from service.results.present import struct_from
 from service.schema import Metric, Pilot, Revenue, VariantMoney
 from service.schema.common import HOLDOUT
 from service.storage.aggregates import PilotAggregate
@@ -100,22 +101,19 @@ def _variant_money(
         critical_value=q,
     )
     verdict = roi_verdict(check.roi_ci, pilot.min_roi) if check.roi_ci is not None else None
-    return VariantMoney(
+    money = struct_from(
+        VariantMoney,
+        check,  # incremental revenue, profit and ROI, iROAS and its interval, P(profit)
         variant=variant,
         cost=cost,
-        incremental_revenue=check.incremental_revenue,
         incremental_revenue_ci=check.revenue_ci,
-        incremental_profit=check.incremental_profit,
         incremental_profit_ci=check.profit_ci,
-        probability_profitable=check.probability_profitable,
-        incremental_roi=check.incremental_roi,
         incremental_roi_ci=check.roi_ci,
-        iroas=check.iroas,
-        iroas_ci=check.iroas_ci,
         cost_per_incremental_conversion=check.cost_per_conversion,
         cost_per_incremental_conversion_ci=check.cost_per_conversion_ci,
         roi_verdict=verdict,
-    ), check
+    )
+    return money, check
 
 
 def revenue_metric(pilot: Pilot) -> Metric | None:

@@ -1,20 +1,45 @@
 """The one mapping from :mod:`stats` results to the response Structs of :mod:`service.schema`.
 
 Results of a stored pilot and ``/v1/analyze`` on posted sums answer with the same types; both
-build them here, field by field, so a number means the same thing wherever it appears.
+build them here, so a number means the same thing wherever it appears: a field the stats result
+and the response name alike is copied (:func:`struct_from`), the rest is set here by name.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
 
 import stats
 from service import schema
 from service.schema.common import Direction
 from service.schema.results import ComparisonKind
 
-__all__ = ["comparison", "decision", "plan", "srm"]
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+__all__ = ["comparison", "decision", "plan", "srm", "struct_from"]
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def struct_from(out: type[S], source: DataclassInstance | msgspec.Struct, **given: Any) -> S:
+    """``out`` with every field of ``source`` that it names alike, and ``given`` (which wins).
+
+    A :mod:`stats` result (or a stored aggregate, or the pilot) and the response Struct built
+    from it use one name for one number, so the fields they share are copied by name instead of
+    being listed twice; ``given`` holds what the response adds, renames or shows differently.
+    """
+    if isinstance(source, msgspec.Struct):
+        names = source.__struct_fields__
+    else:
+        names = tuple(f.name for f in dataclasses.fields(source))
+    wanted = set(out.__struct_fields__).difference(given)
+    return out(**{n: getattr(source, n) for n in names if n in wanted}, **given)
 
 
 def _finite(x: float | None) -> float | None:
@@ -41,30 +66,17 @@ def comparison(
     among reached customers.
     """
     rate = exposure_rate_lift
-    return schema.Comparison(
+    return struct_from(
+        schema.Comparison,
+        c,
         variant=variant,
         metric=metric,
         kind=kind,
         guardrail=guardrail,
         direction=direction,
-        status=c.status,
-        message=c.message,
-        control_mean=c.control_mean,
-        treatment_mean=c.treatment_mean,
-        absolute_lift=c.absolute_lift,
-        absolute_se=c.absolute_se,
-        absolute_ci=c.absolute_ci,
         relative_lift=_finite(c.relative_lift),
-        relative_se=c.relative_se,
-        relative_status=c.relative_status,
-        relative_ci=c.relative_ci,
-        p_value=c.p_value,
         p_value_adjusted=p_adjusted,
         significant=p_adjusted is not None and p_adjusted < c.alpha,
-        cuped=c.cuped,
-        variance_reduction=c.variance_reduction,
-        method=c.method,
-        test=c.test,
         incremental_conversions=(
             c.absolute_lift * treated_customers if treated_customers is not None else None
         ),
@@ -86,27 +98,17 @@ def comparison(
 def srm(
     result: stats.SrmResult, expected_shares: Mapping[str, float], observed: Mapping[str, int]
 ) -> schema.Srm:
-    return schema.Srm(
-        p_value=result.p_value,
-        chi2=result.chi2,
-        ok=result.ok,
-        message=result.message,
-        expected_shares=dict(expected_shares),
-        observed=dict(observed),
+    return struct_from(
+        schema.Srm, result, expected_shares=dict(expected_shares), observed=dict(observed)
     )
 
 
 def decision(d: stats.Decision) -> schema.Decision:
-    return schema.Decision(
-        action=d.action,
-        reasons=d.reasons,
-        variants=[
-            schema.VariantDecision(variant=v.variant, action=v.action, reasons=v.reasons)
-            for v in d.variants
-        ],
+    return struct_from(
+        schema.Decision,
+        d,
+        variants=[struct_from(schema.VariantDecision, v) for v in d.variants],
         variant_actions=dict(d.variant_actions),
-        needed_customers=d.needed_customers,
-        needed_days=d.needed_days,
     )
 
 
@@ -114,14 +116,10 @@ def plan(
     p: stats.Plan, *, mean_metric: bool, method: stats.Method = "fixed", looks: int = 1,
     factor: float = 1.0,
 ) -> schema.PlanResponse:  # fmt: skip
-    return schema.PlanResponse(
+    return struct_from(
+        schema.PlanResponse,
+        p,
         metric_kind="mean" if mean_metric else "binary",
-        effect_size=p.effect_size,
-        holdout_customers=p.holdout_customers,
-        customers_per_variant=p.customers_per_variant,
-        total_customers=p.total_customers,
-        days=p.days,
-        alpha_per_comparison=p.alpha_per_comparison,
         method=method,
         looks=looks,
         inflation_factor=factor,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from service.errors import InvalidInput
 from service.results import present
+from service.results.settings import IntervalSettings
 from service.schema import AnalyzeArm, AnalyzeRequest, AnalyzeResponse
 from stats import CovariateSample, SampleMean, compare, holm, srm_check
 from stats.validity import check_sufficient
@@ -46,7 +47,12 @@ def _check(req: AnalyzeRequest) -> None:
 
 def analyze_sums(req: AnalyzeRequest) -> AnalyzeResponse:
     _check(req)
-    looks = [n / req.planned_customers for n in req.looks] if req.planned_customers else []
+    settings = IntervalSettings(
+        method=req.method,
+        planned_customers=req.planned_customers,
+        cuped=req.cuped,
+        looks=[n / req.planned_customers for n in req.looks] if req.planned_customers else [],
+    )
     control = next(a for a in req.arms if a.group == req.control)
     variants = [a for a in req.arms if a.group != req.control]
     # CUPED only when every arm carries the covariate sums, as the contract says.
@@ -57,10 +63,7 @@ def analyze_sums(req: AnalyzeRequest) -> AnalyzeResponse:
             _arm(v, with_covariate=every),
             kind=req.metric_kind,
             alpha=req.alpha,
-            method=req.method,
-            planned_customers=req.planned_customers,
-            cuped=req.cuped,
-            looks=looks,
+            **settings,
         )
         for v in variants
     ]
