@@ -1,33 +1,24 @@
-"""Initial schema: pilots, assignments, exposures, conversions.
-
-Revision ID: 0001
-Revises:
-"""
+"""Initial schema: pilots, assignments, exposures, conversions."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from service.storage.migrations.columns import declared_columns, lifecycle_columns
+
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "pilots",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("key", sa.String(64), nullable=False, unique=True),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("design", sa.Text, nullable=False),
+        *declared_columns(),
         sa.Column("layer", sa.String(64), nullable=True),
         sa.Column("layer_buckets", sa.Text, nullable=False),
         sa.Column("has_imports", sa.Boolean, nullable=False),
-        sa.Column("created_at", sa.BigInteger, nullable=False),
-        sa.Column("started_at", sa.BigInteger, nullable=True),
-        sa.Column("stopped_at", sa.BigInteger, nullable=True),
+        *lifecycle_columns(),
         sa.Column("concluded_at", sa.BigInteger, nullable=True),
         sa.Column("decision", sa.String(16), nullable=True),
         sa.Column("decision_note", sa.Text, nullable=True),

@@ -4,9 +4,6 @@ The per-arm aggregation seeks, for every assigned customer, their conversions by
 (customer_id, event, ts) and needs ``value``; and it reads ``grp`` and ``assigned_at`` of every
 assignment. With both covered by an index the query never touches the tables: 10.7 s → 3.6 s
 for 1,000,000 customers and 2,100,000 conversions on SQLite.
-
-Revision ID: 0002
-Revises: 0001
 """
 
 from __future__ import annotations
@@ -15,8 +12,6 @@ from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -3,9 +3,6 @@
 The results query counts, per assigned customer, the exposures before ``as_of``; with ``ts`` in
 the index that count never touches the table, and the pilot's total exposure count is an index
 range scan.
-
-Revision ID: 0003
-Revises: 0002
 """
 
 from __future__ import annotations
@@ -14,8 +11,6 @@ from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,18 +1,14 @@
-"""Weekly review snapshots and the decision log.
-
-Revision ID: 0004
-Revises: 0003
-"""
+"""Weekly review snapshots and the decision log."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from service.storage.migrations.columns import autoincrement_id, recorded_at_column
+
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -25,14 +21,14 @@ def upgrade() -> None:
     )
     op.create_table(
         "decision_log",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        autoincrement_id(),
         sa.Column("pilot_key", sa.String(64), nullable=False),
         sa.Column("week", sa.String(8), nullable=True),
         sa.Column("action", sa.String(16), nullable=False),
         sa.Column("reasons", sa.Text, nullable=False),
         sa.Column("note", sa.Text, nullable=True),
         sa.Column("source", sa.String(16), nullable=False),
-        sa.Column("recorded_at", sa.BigInteger, nullable=False),
+        recorded_at_column(),
     )
     op.create_index("ix_decision_log_pilot_key", "decision_log", ["pilot_key"])
 

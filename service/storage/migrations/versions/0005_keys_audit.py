@@ -1,24 +1,20 @@
-"""API keys and the audit trail.
-
-Revision ID: 0005
-Revises: 0004
-"""
+"""API keys and the audit trail."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from service.storage.migrations.columns import autoincrement_id
+
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "api_keys",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        autoincrement_id(),
         sa.Column("name", sa.String(64), nullable=False, unique=True),
         sa.Column("scope", sa.String(8), nullable=False),
         sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
@@ -28,7 +24,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "audit_log",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        autoincrement_id(),
         sa.Column("at", sa.BigInteger, nullable=False),
         sa.Column("actor", sa.String(64), nullable=False),
         sa.Column("action", sa.String(32), nullable=False),

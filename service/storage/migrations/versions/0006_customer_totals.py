@@ -10,9 +10,6 @@
 
 The backfill SQL is written out here rather than imported from the service: a migration must
 keep doing what it did when it was written, whatever the service code becomes.
-
-Revision ID: 0006
-Revises: 0005
 """
 
 from __future__ import annotations
@@ -24,8 +21,6 @@ from alembic import op
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 US_PER_DAY = 86_400_000_000
 

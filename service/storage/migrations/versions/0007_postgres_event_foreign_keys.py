@@ -6,9 +6,6 @@ On PostgreSQL a foreign key is checked by a trigger that runs one query per inse
 ``assignments`` and ``exposures`` reads the pilot in the same transaction (an unknown pilot is a
 404 or a 422 naming the event), so the check guards nothing the service does not already. SQLite
 keeps its foreign keys: there the check is an in-process index probe.
-
-Revision ID: 0007
-Revises: 0006
 """
 
 from __future__ import annotations
@@ -17,8 +14,6 @@ from alembic import op
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 FOREIGN_KEYS = [
     ("assignments", "assignments_pilot_id_fkey"),

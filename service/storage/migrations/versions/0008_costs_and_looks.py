@@ -5,9 +5,6 @@ message, tech, people) that the pilot's own per-exposure and fixed costs do not 
 is keyed by the caller's id, so re-posting the id restates it. ``decision_log`` records, for
 each weekly review, the share of the planned customers the pilot had reached: those are the
 looks of the group-sequential test (issue 14).
-
-Revision ID: 0008
-Revises: 0007
 """
 
 from __future__ import annotations
@@ -15,10 +12,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from service.storage.migrations.columns import cost_columns, recorded_at_column
+
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -26,12 +23,10 @@ def upgrade() -> None:
         "pilot_costs",
         sa.Column("pilot_id", sa.Integer, primary_key=True),
         sa.Column("id", sa.String(128), primary_key=True),
-        sa.Column("date", sa.String(10), nullable=False),
-        sa.Column("amount", sa.Float, nullable=False),
-        sa.Column("kind", sa.String(16), nullable=False),
+        *cost_columns(),
         sa.Column("variant", sa.String(64), nullable=True),
         sa.Column("note", sa.Text, nullable=True),
-        sa.Column("recorded_at", sa.BigInteger, nullable=False),
+        recorded_at_column(),
     )
     with op.batch_alter_table("decision_log") as batch:
         batch.add_column(sa.Column("information_fraction", sa.Float, nullable=True))

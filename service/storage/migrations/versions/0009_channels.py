@@ -5,9 +5,6 @@ records a customer's first membership of a channel per period (``eligible`` or
 ``channel_holdout``), without a row id on SQLite so one period's members are one key range;
 ``channel_costs`` holds cost rows keyed by the caller's id, so re-posting the id restates it
 (issue 16).
-
-Revision ID: 0009
-Revises: 0008
 """
 
 from __future__ import annotations
@@ -15,23 +12,23 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from service.storage.migrations.columns import (
+    cost_columns,
+    declared_columns,
+    lifecycle_columns,
+    recorded_at_column,
+)
+
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "channels",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("key", sa.String(64), nullable=False, unique=True),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("design", sa.Text, nullable=False),
+        *declared_columns(),
         sa.Column("schedule", sa.Text, nullable=False),
-        sa.Column("created_at", sa.BigInteger, nullable=False),
-        sa.Column("started_at", sa.BigInteger, nullable=True),
-        sa.Column("stopped_at", sa.BigInteger, nullable=True),
+        *lifecycle_columns(),
     )
     op.create_table(
         "channel_members",
@@ -46,11 +43,9 @@ def upgrade() -> None:
         "channel_costs",
         sa.Column("channel_id", sa.Integer, primary_key=True),
         sa.Column("id", sa.String(128), primary_key=True),
-        sa.Column("date", sa.String(10), nullable=False),
-        sa.Column("amount", sa.Float, nullable=False),
-        sa.Column("kind", sa.String(16), nullable=False),
+        *cost_columns(),
         sa.Column("note", sa.Text, nullable=True),
-        sa.Column("recorded_at", sa.BigInteger, nullable=False),
+        recorded_at_column(),
     )
 
 

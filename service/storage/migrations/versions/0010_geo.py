@@ -3,9 +3,6 @@
 ``geo_metrics`` holds one value per ``(metric, geo, date)``; re-posting the key restates it
 (issue 15). The key puts one metric's rows next to each other, by region then day, which is how
 a geo pilot's panel is read. Without a row id on SQLite.
-
-Revision ID: 0010
-Revises: 0009
 """
 
 from __future__ import annotations
@@ -13,10 +10,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from service.storage.migrations.columns import recorded_at_column
+
 revision = "0010"
 down_revision = "0009"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -26,7 +23,7 @@ def upgrade() -> None:
         sa.Column("geo", sa.String(128), primary_key=True),
         sa.Column("date", sa.String(10), primary_key=True),
         sa.Column("value", sa.Float, nullable=False),
-        sa.Column("recorded_at", sa.BigInteger, nullable=False),
+        recorded_at_column(),
         sqlite_with_rowid=False,
     )
 

@@ -2,9 +2,6 @@
 
 ``group`` is a reserved word in SQL, so hand-written statements quote it (``"group"``); both
 SQLite (3.25 and later) and PostgreSQL rename a column in place, keeping its indexes and keys.
-
-Revision ID: 0011
-Revises: 0010
 """
 
 from __future__ import annotations
