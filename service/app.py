@@ -41,6 +41,7 @@ from service.pilots.controller import PilotController
 from service.reports.controller import ReportController, decisions
 from service.reports.schedule import parse_schedule, run_schedule
 from service.results.controller import analyze, plan, results, timeseries
+from service.runtime.aggregation import Aggregation
 from service.runtime.auth import actor_of, require_scope
 from service.runtime.controller import health, ready
 from service.runtime.logs import request_id_middleware
@@ -310,6 +311,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     if settings.migrate_on_start:
         migrate(engine)
     schedule = _Schedule(engine, settings)
+    aggregation = Aggregation(engine, settings.aggregate_every_seconds)
     prometheus = PrometheusConfig(app_name="pilotlift", prefix="pilotlift", group_path=True)
     app = Litestar(
         route_handlers=[
@@ -366,8 +368,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             render_plugins=[_swagger_ui()],
         ),
         request_max_body_size=settings.max_body_bytes,
-        on_startup=[schedule.start],
-        on_shutdown=[schedule.stop, engine.dispose],
+        on_startup=[schedule.start, aggregation.start],
+        on_shutdown=[schedule.stop, aggregation.stop, engine.dispose],
         # Log our own errors without taking over the root logger of the host process. 4xx are
         # the client's to fix and are not logged as errors; 500s are logged by the handler.
         logging_config=LoggingConfig(configure_root_logger=False, log_exceptions="never"),

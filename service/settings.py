@@ -40,6 +40,9 @@ class Settings:
     report_schedule: str | None = None
     """Publish the weekly review automatically, e.g. ``"mon 08:00"`` (UTC); off when unset."""
     report_poll_seconds: float = 60.0
+    aggregate_every_seconds: float = 0.5
+    """How often each process folds new facts into the per-customer totals; 0: never (results
+    stay exact, reading the unfolded rows; see service.storage.aggregator)."""
     """How often each process checks whether the scheduled publication is due."""
     bind_host: str = "127.0.0.1"
     """The address the server listens on; with no API keys it may run open only on loopback."""
@@ -94,6 +97,8 @@ class Settings:
             kwargs["report_schedule"] = env["PILOTLIFT_REPORT_SCHEDULE"]
         if "PILOTLIFT_REPORT_POLL_SECONDS" in env:
             kwargs["report_poll_seconds"] = float(env["PILOTLIFT_REPORT_POLL_SECONDS"])
+        if "PILOTLIFT_AGGREGATE_EVERY_SECONDS" in env:
+            kwargs["aggregate_every_seconds"] = float(env["PILOTLIFT_AGGREGATE_EVERY_SECONDS"])
         if "PILOTLIFT_BIND_HOST" in env:
             kwargs["bind_host"] = env["PILOTLIFT_BIND_HOST"]
         if "PILOTLIFT_MAX_BATCH" in env:

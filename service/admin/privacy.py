@@ -32,6 +32,7 @@ __all__ = ["erase_customer"]
 def erase_customer(engine: Engine, customer_id: str, *, actor: str, now: datetime) -> Erasure:
     with write_transaction(engine) as conn:
         totals.lock_gate(conn, "exclusive")
+        totals.lock_totals(conn)
         _erase_totals(conn, customer_id)  # first: it finds the rows through the facts below
         pilot_ids = [i for (i,) in conn.execute(select(pilots.c.id))]
         # Per pilot, so each delete is an index seek on (pilot_id, customer_id).

@@ -33,7 +33,7 @@ from service.storage import totals
 from service.storage.channels import record_members
 from service.storage.sql import chunks, read_transaction, write_transaction
 from service.storage.tables import assignments, pilots
-from service.timeutil import US_PER_DAY, from_us, to_us, utc_now
+from service.timeutil import from_us, to_us, utc_now
 
 __all__ = [
     "AssignmentWrite",
@@ -67,17 +67,10 @@ def _insert_new(
     conn: Connection, record: PilotRecord, rows: dict[str, tuple[str, int, str]]
 ) -> int:
     """Record the customers of ``rows`` (customer → group, assigned_at, source) that have no
-    assignment yet, with their window totals; returns how many were new."""
+    assignment yet; returns how many were new."""
     if not rows:
         return 0
-    pilot = record.pilot
-    return totals.record_assignments(
-        conn,
-        record.id,
-        [(c, *rows[c]) for c in sorted(rows)],
-        window_us=pilot.attribution_window_days * US_PER_DAY,
-        lookback_us=pilot.covariate_lookback_days * US_PER_DAY,
-    )
+    return totals.record_assignments(conn, record.id, [(c, *rows[c]) for c in sorted(rows)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +148,7 @@ def record_assignments(
     for i, w in enumerate(writes):
         by_pilot.setdefault(w.record.id, []).append(i)
     with write_transaction(engine) as conn:
-        totals.lock_gate(conn, "assignments")
+        totals.lock_gate(conn, "facts")
         for indexes in by_pilot.values():
             record = load_pilot(conn, writes[indexes[0]].record.pilot.key)
             if on_fresh is not None:
@@ -275,7 +268,7 @@ def import_assignments(
 ) -> tuple[int, int]:
     """Record externally randomized assignments; returns (imported, unchanged)."""
     with write_transaction(engine) as conn:
-        totals.lock_gate(conn, "assignments")
+        totals.lock_gate(conn, "facts")
         record = load_pilot(conn, key, for_update=True)
         if record.pilot.unit == "geo":
             raise regions_not_customers(record.pilot)

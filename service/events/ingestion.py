@@ -134,7 +134,7 @@ def prepare_events(
 def store_events(engine: Engine, batch: PreparedBatch) -> IngestOutcome:
     """Store a prepared batch in one transaction; ids already stored count as duplicates."""
     with write_transaction(engine) as conn:
-        totals.lock_gate(conn, "events")
+        totals.lock_gate(conn, "facts")
         exposures = totals.store_exposures(conn, batch.exposure_rows)
         conversions = totals.store_conversions(conn, batch.conversion_rows)
     accepted = exposures + conversions

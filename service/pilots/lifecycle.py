@@ -171,8 +171,6 @@ def patch_pilot(
         if value is not msgspec.UNSET
     }
     with write_transaction(engine) as conn:
-        # The gate first: a rebuild of the totals below must not interleave with ingestion.
-        totals.lock_gate(conn, "assignments")
         record = load_pilot(conn, key, for_update=True)
         status = record.pilot.status
         values: dict[str, Any] = {}
@@ -208,7 +206,7 @@ def patch_pilot(
         conn.execute(update(pilots).where(pilots.c.id == record.id).values(**values))
         if _windows(design) != _windows(record.design) and record.has_imports:
             # A draft's imported customers were totalled with the old windows.
-            totals.rebuild_pilot(conn, record.id, values["window_us"], values["lookback_us"])
+            totals.rebuild_pilot(conn, record.id)
         audit.record(conn, actor=actor, action="pilot.patch", target=key,
                      change=msgspec.to_builtins(changes), now=now)  # fmt: skip
         return load_pilot(conn, key).pilot

@@ -21,7 +21,7 @@ from service.schema.common import HOLDOUT
 from service.storage.aggregates import PilotAggregate, aggregate_pilot
 from service.storage.sql import read_transaction
 from service.storage.tables import decision_log
-from service.timeutil import US_PER_DAY, to_us
+from service.timeutil import to_us
 
 __all__ = ["aggregate_as_of", "compute_results", "published_looks", "read_pilot"]
 
@@ -36,7 +36,6 @@ def aggregate_as_of(
         record.id,
         [HOLDOUT, *(v.key for v in pilot.variants)],
         metrics,
-        window_us=pilot.attribution_window_days * US_PER_DAY,
         as_of_us=to_us(as_of),
     )
 
@@ -59,7 +58,7 @@ def read_pilot(
     engine: Engine, key: str, as_of: datetime
 ) -> tuple[PilotRecord, PilotAggregate, Facts] | None:
     """The pilot with its sums, looks and costs; ``None`` for a geo pilot (read by region)."""
-    with read_transaction(engine) as conn:
+    with read_transaction(engine, snapshot=True) as conn:
         record = load_pilot(conn, key)
         if record.pilot.unit == "geo":
             return None

@@ -36,7 +36,7 @@ def _day_ends(start: datetime, end: datetime) -> list[datetime]:
 
 
 def compute_timeseries(engine: Engine, key: str, as_of: datetime, options: Options) -> Timeseries:
-    with read_transaction(engine) as conn:
+    with read_transaction(engine, snapshot=True) as conn:
         record = load_pilot(conn, key)
         if record.pilot.unit != "geo":
             return _customer_series(conn, record, as_of, options)

@@ -5,11 +5,13 @@ and the pre-period covariate sums ``Σx``, ``Σx²``, ``Σxy`` (for CUPED), plus
 customers and exposures. Nothing per customer or per event is loaded into Python.
 
 The per-customer numbers come from ``customer_totals`` (:mod:`service.storage.totals`), one row
-per pilot, event, group and customer, kept current by every write. The usual look (``as_of`` =
-now) sums the stored values in one range scan per group and event, and counts the rows with
-an event at or after ``as_of`` on the way. Only if there are such late rows (a look into the
-past, or events dated ahead) are their contributions replaced by values recomputed from the
-raw events, so every ``as_of`` is exact. (One pass with a per-row ``CASE`` did the same but
+per pilot, event, group and customer, holding every fact below the aggregator's watermark. The
+usual look (``as_of`` = now, aggregator caught up) sums the stored values in one range scan
+per group and event, counts the rows with an event at or after ``as_of`` on the way, and
+probes the ``seq`` indexes for facts beyond the watermark. Only the customers such rows or
+facts concern (a look into the past, events dated ahead, an aggregator that lags) have their
+stored contribution replaced by values computed from the raw rows, so every ``as_of`` is
+exact whatever the aggregator has folded. (One pass with a per-row ``CASE`` did the same but
 cost 1 µs per row: SQLite copies it into every one of the sums.) Binary, count and sum
 metrics on the same event all derive from a row's four numbers (``n_window``,
 ``value_window``, ``n_pre``, ``value_pre``).
@@ -22,12 +24,13 @@ arithmetic) so both backends run it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, text
+
+from service.storage.totals import EXPOSURE_EVENT, any_unfolded, folded_below
 
 __all__ = ["ArmAggregate", "MetricColumns", "MetricSums", "PilotAggregate", "aggregate_pilot"]
 
@@ -100,13 +103,6 @@ def _metric_sums(metrics: Sequence[MetricColumns]) -> tuple[list[str], list[list
     return list(columns), layout
 
 
-_LATE = " AND t.last_ts >= :as_of"
-_IN_WINDOW = (
-    "c.customer_id = t.customer_id AND c.event = t.event AND c.ts >= t.assigned_at"
-    " AND c.ts < t.assigned_at + :window AND c.ts < :as_of"
-)
-
-
 def _by_group(dialect: str) -> tuple[str, str]:
     """(filter, grouping) of the per-group statements: one group at a time on SQLite."""
     if dialect == "sqlite":
@@ -114,78 +110,137 @@ def _by_group(dialect: str) -> tuple[str, str]:
     return "", ' GROUP BY "group"'
 
 
-def _event_query(
-    metrics: Sequence[MetricColumns], dialect: str, *, late: bool = False, recompute: bool = False
-) -> str:
-    """Per-group sums of every metric on one event (``:event``), then the count of late rows.
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """The statements of one block of per-group sums (one conversion event, or exposures).
 
-    By default every row of the range counts with its stored values. ``late`` keeps only the
-    rows with an event at or after ``as_of``; ``recompute`` takes their values as of ``as_of``
-    from the raw conversions (the subqueries run for those rows only).
+    ``stored`` sums the totals rows and, last, counts those with an event at or after
+    ``as_of``. ``stale`` lists the customers whose stored row is not their value as of
+    ``as_of``: such late rows, and every customer with a fact beyond the watermark (an
+    assignment, or an event of this block). ``stored_stale`` sums their stored rows,
+    ``fresh_stale`` their values computed from the raw rows. (In the facts beyond the
+    watermark, ``+pilot_id`` keeps SQLite on the ``seq`` index: those rows are the few new
+    ones, where the pilot's index would walk all of the pilot's rows.)
     """
-    stored = {"ny": "t.n_window", "vy": "t.value_window"}
-    if recompute:
-        stored["ny"] = f"(SELECT COUNT(*) FROM conversions c WHERE {_IN_WINDOW})"
-        if any(m.kind == "sum" for m in metrics):
-            stored["vy"] = (
-                f"(SELECT COALESCE(SUM(c.value), 0) FROM conversions c WHERE {_IN_WINDOW})"
-            )
+
+    stored: str
+    stored_stale: str
+    fresh_stale: str
+
+
+_STORED_ROWS = """
+    FROM customer_totals t
+    WHERE t.pilot_id = :pilot_id AND t.event = :event AND t.assigned_at <= :as_of"""
+_FRESH_ROWS = """
+    FROM assignments a CROSS JOIN pilots p
+    WHERE a.pilot_id = :pilot_id AND p.id = a.pilot_id AND a.assigned_at <= :as_of"""
+_IN_WINDOW = (
+    "c.customer_id = a.customer_id AND c.event = :event AND c.ts >= a.assigned_at"
+    " AND c.ts < a.assigned_at + p.window_us AND c.ts < :as_of"
+)
+_IN_PRE_PERIOD = (
+    "c.customer_id = a.customer_id AND c.event = :event"
+    " AND c.ts >= a.assigned_at - p.lookback_us AND c.ts < a.assigned_at"
+)
+_LATE_COUNT = "SUM(CASE WHEN last_ts >= :as_of THEN 1 ELSE 0 END)"
+
+
+def _reading(outer: str, stored: str, fresh: str, pending_facts: str, dialect: str) -> _Reading:
+    """The statements of a block whose per-group sums are ``outer`` over per-customer values
+    given by ``stored`` (from a totals row ``t``) and ``fresh`` (from the raw rows of an
+    assignment ``a`` of pilot ``p``); ``pending_facts`` selects the block's events beyond
+    the watermark (their ``customer_id``)."""
+    where, group_by = _by_group(dialect)
+    stale = f"""
+        SELECT customer_id FROM customer_totals
+            WHERE pilot_id = :pilot_id AND event = :event AND last_ts >= :as_of
+        UNION SELECT customer_id FROM assignments WHERE +pilot_id = :pilot_id AND seq >= :lo
+        UNION {pending_facts}"""
+    return _Reading(
+        stored=f"""
+            SELECT "group", {outer}, {_LATE_COUNT}
+            FROM (SELECT t."group" AS "group", {stored}, t.last_ts AS last_ts
+                  {_STORED_ROWS}{where}) per_customer{group_by}""",
+        stored_stale=f"""
+            SELECT "group", {outer}, 0
+            FROM (SELECT t."group" AS "group", {stored}
+                  {_STORED_ROWS} AND t.customer_id IN ({stale})) per_customer
+            GROUP BY "group"
+        """,
+        fresh_stale=f"""
+            SELECT "group", {outer}, 0
+            FROM (SELECT a."group" AS "group", {fresh}
+                  {_FRESH_ROWS} AND a.customer_id IN ({stale})) per_customer
+            GROUP BY "group"
+        """,
+    )
+
+
+def _event_reading(metrics: Sequence[MetricColumns], dialect: str) -> _Reading:
+    """Per-group sums of every metric on one conversion event (``:event``)."""
     sums, _ = _metric_sums(metrics)
-    where, group_by = _by_group(dialect)
-    return f"""
-        SELECT "group", {", ".join(sums)}, SUM(CASE WHEN last_ts >= :as_of THEN 1 ELSE 0 END)
-        FROM (
-            SELECT t."group" AS "group", {stored["ny"]} AS ny, {stored["vy"]} AS vy,
-                t.n_pre AS nx, t.value_pre AS vx, t.last_ts AS last_ts
-            FROM customer_totals t
-            WHERE t.pilot_id = :pilot_id AND t.event = :event{where}
-                AND t.assigned_at <= :as_of{_LATE if late else ""}
-        ) per_customer{group_by}
-    """
+    count = "(SELECT COUNT(*) FROM conversions c WHERE {})"
+    value = "(SELECT COALESCE(SUM(c.value), 0) FROM conversions c WHERE {})"
+    return _reading(
+        ", ".join(sums),
+        stored="t.n_window AS ny, t.value_window AS vy, t.n_pre AS nx, t.value_pre AS vx",
+        fresh=(
+            f"{count.format(_IN_WINDOW)} AS ny, {value.format(_IN_WINDOW)} AS vy,"
+            f" {count.format(_IN_PRE_PERIOD)} AS nx, {value.format(_IN_PRE_PERIOD)} AS vx"
+        ),
+        pending_facts="SELECT customer_id FROM conversions WHERE event = :event AND seq >= :lo",
+        dialect=dialect,
+    )
 
 
-def _exposure_query(dialect: str, *, late: bool = False, recompute: bool = False) -> str:
-    """Per-group exposed customers, exposures and late rows (as :func:`_event_query`)."""
-    where, group_by = _by_group(dialect)
-    ex = "t.n_window"
-    if recompute:
-        ex = (
-            "(SELECT COUNT(*) FROM exposures e WHERE e.pilot_id = t.pilot_id"
-            " AND e.customer_id = t.customer_id AND e.ts < :as_of)"
-        )
-    return f"""
-        SELECT "group", SUM(CASE WHEN ex > 0 THEN 1 ELSE 0 END), SUM(ex),
-            SUM(CASE WHEN last_ts >= :as_of THEN 1 ELSE 0 END)
-        FROM (
-            SELECT t."group" AS "group", {ex} AS ex, t.last_ts AS last_ts
-            FROM customer_totals t
-            WHERE t.pilot_id = :pilot_id AND t.event = ''{where}
-                AND t.assigned_at <= :as_of{_LATE if late else ""}
-        ) per_customer{group_by}
-    """
+def _exposure_reading(dialect: str) -> _Reading:
+    """Per-group exposed customers and exposures (the totals rows of event ``''``)."""
+    return _reading(
+        "SUM(CASE WHEN ex > 0 THEN 1 ELSE 0 END), SUM(ex)",
+        stored="t.n_window AS ex",
+        fresh=(
+            "(SELECT COUNT(*) FROM exposures e WHERE e.pilot_id = a.pilot_id"
+            " AND e.customer_id = a.customer_id AND e.ts < :as_of) AS ex"
+        ),
+        pending_facts=(
+            "SELECT customer_id FROM exposures WHERE +pilot_id = :pilot_id AND seq >= :lo"
+        ),
+        dialect=dialect,
+    )
 
 
 def _as_of_sums(
     conn: Connection,
-    query: Callable[..., str],
+    reading: _Reading,
     params: dict[str, object],
     groups: Sequence[str],
+    unfolded: bool,
 ) -> dict[str, list[float]]:
-    """Per-group sums as of ``as_of``: the stored values, with late rows replaced by their
-    values recomputed from the raw events (only when there are late rows)."""
-    dialect = conn.dialect.name
+    """Per-group sums as of ``as_of``: the stored values, with the rows of stale customers
+    (late rows, facts beyond the watermark) replaced by their values from the raw rows. The
+    usual look, with the aggregator caught up (``unfolded`` false) and no late row, runs the
+    first statement only."""
     out = {
         g: [float(v or 0) for v in row]
-        for g, row in _per_group(conn, query(dialect), params, groups).items()
+        for g, row in _per_group(conn, reading.stored, params, groups).items()
     }
-    late_groups = [g for g, row in out.items() if row[-1] > 0]
-    if late_groups:
-        stored = _per_group(conn, query(dialect, late=True), params, late_groups)
-        fresh = _per_group(conn, query(dialect, late=True, recompute=True), params, late_groups)
-        for g in late_groups:
-            old, new = stored.get(g, ()), fresh.get(g, ())
-            out[g] = [v - float(a or 0) + float(b or 0) for v, a, b in zip(out[g], old, new)]
+    late = any(row[-1] > 0 for row in out.values())
+    if late or unfolded:
+        stored = _all_groups(conn, reading.stored_stale, params)
+        fresh = _all_groups(conn, reading.fresh_stale, params)
+        for g in {*stored, *fresh}:
+            width = len(stored.get(g) or fresh[g])
+            old, new = stored.get(g, [0] * width), fresh.get(g, [0] * width)
+            base = out.get(g, [0.0] * width)
+            out[g] = [v - float(x or 0) + float(y or 0) for v, x, y in zip(base, old, new)]
     return out
+
+
+def _all_groups(
+    conn: Connection, query: str, params: dict[str, object]
+) -> dict[str, Sequence[Any]]:
+    """Rows of a statement grouped by ``"group"`` keyed by group (both dialects)."""
+    return {row[0]: row[1:] for row in conn.execute(text(query), params)}
 
 
 def _customers_query(dialect: str) -> str:
@@ -237,13 +292,20 @@ def aggregate_pilot(
     groups: Sequence[str],
     metrics: Sequence[MetricColumns],
     *,
-    window_us: int,
     as_of_us: int,
 ) -> PilotAggregate:
-    """Per-arm sums as of ``as_of_us``; ``window_us`` bounds the recomputation of late rows
-    (the lookback is already inside the totals)."""
+    """Per-arm sums as of ``as_of_us``, exact whatever the aggregator has folded: call it
+    inside a snapshot (:func:`service.storage.sql.read_transaction` with ``snapshot=True``)
+    so that the totals and the watermark read agree."""
     dialect = conn.dialect.name
-    params: dict[str, object] = {"pilot_id": pilot_id, "as_of": as_of_us, "window": window_us}
+    watermark = folded_below(conn)
+    params: dict[str, object] = {
+        "pilot_id": pilot_id,
+        "as_of": as_of_us,
+        "lo": watermark,
+        "event": EXPOSURE_EVENT,
+    }
+    unfolded = any_unfolded(conn, watermark)
 
     customers = _per_group(conn, _customers_query(dialect), params, groups)
     if dialect == "sqlite":
@@ -255,14 +317,15 @@ def aggregate_pilot(
     for g, row in customers.items():
         arms[g].customers = int(row[0])
 
-    for g, row in _as_of_sums(conn, _exposure_query, params, all_groups).items():
+    exposures = _as_of_sums(conn, _exposure_reading(dialect), params, all_groups, unfolded)
+    for g, row in exposures.items():
         arms[g].exposed, arms[g].exposures = int(row[0]), int(row[1])
 
     for event in sorted({m.event for m in metrics}):
         on_event = [m for m in metrics if m.event == event]
         _, layout = _metric_sums(on_event)
-        query = partial(_event_query, on_event)
-        rows = _as_of_sums(conn, query, dict(params, event=event), all_groups)
+        reading = _event_reading(on_event, dialect)
+        rows = _as_of_sums(conn, reading, dict(params, event=event), all_groups, unfolded)
         for g in all_groups:
             values = rows.get(g)
             for m, columns in zip(on_event, layout):

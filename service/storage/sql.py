@@ -85,6 +85,11 @@ def _sqlite_writer_turn(engine: Engine) -> AbstractContextManager[None]:
 
 
 @contextmanager
-def read_transaction(engine: Engine) -> Iterator[Connection]:
+def read_transaction(engine: Engine, *, snapshot: bool = False) -> Iterator[Connection]:
+    """A read-only transaction; with ``snapshot`` every statement sees the same committed state
+    (PostgreSQL's REPEATABLE READ: a read of several statements, such as the totals and the
+    aggregator's watermark, then agrees with itself. SQLite's read transactions always do)."""
     with engine.connect() as conn, conn.begin():
+        if snapshot and conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         yield conn

@@ -127,7 +127,17 @@ def insert_new(
         )
     s = staged.name
     if is_postgres(conn):
-        added = f", added AS ({follow_up('ins', KEY_ORDER)})" if follow_up else ""
+        if follow_up is None:
+            inserted = conn.execute(
+                text(
+                    f"INSERT INTO {target.table} ({target.columns})"
+                    f" SELECT {target.select} FROM {s} {target.postgres_order}"
+                    " ON CONFLICT DO NOTHING"
+                ),
+                values,
+            )
+            return max(inserted.rowcount, 0)
+        added = f", added AS ({follow_up('ins', KEY_ORDER)})"
         statement = f"""
             WITH ins AS (
                 INSERT INTO {target.table} ({target.columns})

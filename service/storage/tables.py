@@ -59,6 +59,7 @@ assignments = Table(
     Column("group", String(64), nullable=False),
     Column("assigned_at", BigInteger, nullable=False),
     Column("source", String(8), nullable=False),  # "hash" or "import"
+    Column("seq", BigInteger, nullable=False, server_default="0"),  # see aggregation below
     # Customers per group as of a time: an index range count.
     Index("ix_assignments_pilot_group_time", "pilot_id", "group", "assigned_at"),
     # Ingestion finds every pilot a converting customer is in.
@@ -72,6 +73,7 @@ exposures = Table(
     Column("pilot_id", Integer, ForeignKey("pilots.id"), nullable=False),
     Column("customer_id", String(ID_WIDTH), nullable=False),
     Column("ts", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False, server_default="0"),
     Index("ix_exposures_pilot_customer_ts", "pilot_id", "customer_id", "ts"),
 )
 
@@ -83,6 +85,7 @@ conversions = Table(
     Column("event", String(64), nullable=False),
     Column("ts", BigInteger, nullable=False),
     Column("value", Float, nullable=False),
+    Column("seq", BigInteger, nullable=False, server_default="0"),
     Index("ix_conversions_customer_event_ts_value", "customer_id", "event", "ts", "value"),
 )
 
@@ -107,9 +110,22 @@ customer_totals = Table(
     sqlite_with_rowid=False,
 )
 
-# Never holds a row: PostgreSQL writers lock it (SHARE for event ingestion, ROW EXCLUSIVE for
-# recording new assignments) so the two never interleave; see service.storage.totals.
+# Never holds a row: PostgreSQL writers of facts lock it in ROW EXCLUSIVE mode (parallel with
+# each other), a customer's erasure in EXCLUSIVE mode; see service.storage.totals.
 totals_gate = Table("totals_gate", metadata, Column("id", Integer, primary_key=True))
+
+# One row. Every assignment and event row carries ``seq``, the number of the transaction that
+# wrote it (PostgreSQL: its transaction id; SQLite: ``last_seq``, advanced by the one writer).
+# ``customer_totals`` holds exactly the rows with ``seq < folded_below`` (the watermark); the
+# aggregator folds the rest in, and results read them from the raw rows until it has
+# (service.storage.aggregator). Migration 0012 creates the ``seq`` indexes.
+aggregation = Table(
+    "aggregation",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("folded_below", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+)
 
 # Published weekly reviews: immutable, one per ISO week (the primary key is what makes the
 # scheduled publication happen exactly once however many service processes race for it).

@@ -1,29 +1,36 @@
-"""Per-customer window totals, kept current by every write, so results never join all events.
+"""Per-customer window totals, so results never join all events: written by the aggregator.
 
 The results of a pilot need, per assigned customer and conversion event, the count and value
 of the events inside the attribution window ``[assigned_at, assigned_at + window)`` and in the
 pre-period ``[assigned_at - lookback, assigned_at)``, and per customer the exposures. Joining
 every assignment with every event at each look costs about 1 µs per customer on SQLite (3.7 s
-for a million customers). Instead ``customer_totals`` holds exactly those numbers and is
-updated in the transaction that writes the facts:
+for a million customers). Instead ``customer_totals`` holds exactly those numbers.
 
-* **new assignment** → its totals are built from the conversions and exposures already stored
-  (imports and late assignment requests can follow the events);
-* **new conversion** → added to the totals of every pilot the customer is assigned to, when it
-  falls in that pilot's window or pre-period;
-* **new exposure** → added to the customer's exposure row for that pilot.
+Writes of facts (assignments, exposures, conversions) only store the rows, each tagged with
+``seq``, the number of the transaction that wrote it (:func:`write_seq`). The aggregator
+(:mod:`service.storage.aggregator`) later *folds* every row with ``seq`` in
+``[folded_below, horizon)`` into the totals in one transaction and moves the watermark
+``aggregation.folded_below`` to the horizon, so the totals always hold exactly the rows below
+the watermark:
 
-``last_ts`` is the latest event a row counts. Results as of a time after it read the row as it
-is; a row with a later event (a look into the past, or events dated up to 24 h ahead) is
-recomputed from the raw events, so every ``as_of`` is exact and the usual look costs a scan.
+* **assignment beyond the watermark** → its totals are built from the conversions and
+  exposures below the horizon (imports and late assignment requests can follow the events);
+* **conversion beyond the watermark** → added to the totals of every pilot its customer was
+  assigned to below the watermark, when it falls in that pilot's window or pre-period;
+* **exposure beyond the watermark** → likewise, to the customer's exposure row of that pilot.
 
-Concurrency. SQLite has one writer at a time. On PostgreSQL an ingestion and a first
-assignment of the same customer could otherwise each miss the other's uncommitted row, so they
-are kept apart by a table lock on the empty ``totals_gate``: ingestions take SHARE (they run in
-parallel with each other), assignment recording takes ROW EXCLUSIVE (also parallel with each
-other), and the two modes conflict. Each transaction takes the gate first and nothing else
-before it, so the gate cannot take part in a deadlock. Rows are written in key order for the
-same reason.
+Results read the stored totals and replace the rows of customers with facts beyond the
+watermark by values computed from the raw rows (:mod:`service.storage.aggregates`), so they
+are exact however far the aggregator lags.
+
+``last_ts`` is the latest event a row counts. Results as of a time before it recompute the row
+from the raw events (a look into the past, or events dated up to 24 h ahead).
+
+Concurrency. Writers of facts never touch the totals, so they no longer wait for each other
+here. Whoever writes the totals (the aggregator, a draft's rebuild, a customer's erasure) takes
+the totals lock first (:func:`lock_totals`; on SQLite the single writer is the lock). An
+erasure also takes the gate in EXCLUSIVE mode, which waits for the writers of facts (they
+hold it in ROW EXCLUSIVE mode).
 """
 
 from __future__ import annotations
@@ -38,14 +45,24 @@ from service.storage.tables import ID_WIDTH
 
 __all__ = [
     "EXPOSURE_EVENT",
+    "FACT_TABLES",
+    "any_unfolded",
+    "fold",
+    "folded_below",
     "lock_gate",
+    "lock_totals",
     "rebuild_pilot",
     "record_assignments",
     "store_conversions",
     "store_exposures",
+    "write_seq",
 ]
 
 EXPOSURE_EVENT = ""  # the totals row of a customer's exposures (event names are non-empty)
+FACT_TABLES = ("assignments", "exposures", "conversions")  # the rows that carry ``seq``
+
+# The advisory lock of whoever writes customer_totals on PostgreSQL (an arbitrary constant).
+_TOTALS_LOCK = 1885957232
 
 _COLUMNS = (
     'pilot_id, event, "group", customer_id, assigned_at,'
@@ -83,8 +100,8 @@ def _event_target(table: str, staged: Staged) -> Target:
     # PostgreSQL the primary key's order keeps concurrent ingestions from deadlocking.
     return Target(
         table=table,
-        columns=staged.column_list,
-        select=staged.column_list,
+        columns=f"{staged.column_list}, seq",
+        select=f"{staged.column_list}, :seq",
         same_key="t.id = {s}.id",
         postgres_order="ORDER BY id",
         sqlite_order="ORDER BY customer_id",
@@ -93,107 +110,154 @@ def _event_target(table: str, staged: Staged) -> Target:
 
 _ASSIGNMENT_TARGET = Target(
     table="assignments",
-    columns='pilot_id, customer_id, "group", assigned_at, source',
-    select=':pilot_id, customer_id, "group", assigned_at, source',
+    columns='pilot_id, customer_id, "group", assigned_at, source, seq',
+    select=':pilot_id, customer_id, "group", assigned_at, source, :seq',
     same_key="t.pilot_id = :pilot_id AND t.customer_id = {s}.customer_id",
     postgres_order="ORDER BY customer_id",
     sqlite_order="ORDER BY customer_id",
 )
 
 
-def lock_gate(conn: Connection, mode: Literal["events", "assignments", "exclusive"]) -> None:
-    """Take the PostgreSQL gate first thing in a writing transaction (no-op on SQLite)."""
+def write_seq(conn: Connection) -> int:
+    """The number this write transaction tags its rows with: PostgreSQL's transaction id, or on
+    SQLite the next value of a counter (the one writer holds the lock, so numbers of committed
+    transactions never pass a running one)."""
     if is_postgres(conn):
-        lock = {"events": "SHARE", "assignments": "ROW EXCLUSIVE"}.get(mode, "EXCLUSIVE")
+        return int(conn.exec_driver_sql("SELECT pg_current_xact_id()::text::bigint").scalar_one())
+    return int(
+        conn.exec_driver_sql(
+            "UPDATE aggregation SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq"
+        ).scalar_one()
+    )
+
+
+def folded_below(conn: Connection) -> int:
+    """The watermark: the totals hold exactly the rows with a lower ``seq``."""
+    return int(conn.exec_driver_sql("SELECT folded_below FROM aggregation").scalar_one())
+
+
+def any_unfolded(conn: Connection, watermark: int) -> bool:
+    """Whether any fact lies beyond ``watermark``: the largest ``seq`` of each table, one
+    step down the end of its index (a filtered ``EXISTS`` may scan a whole table when the
+    planner expects many matches and there are none)."""
+    return any(
+        (conn.exec_driver_sql(f"SELECT MAX(seq) FROM {table}").scalar_one() or 0) >= watermark
+        for table in FACT_TABLES
+    )
+
+
+def lock_gate(conn: Connection, mode: Literal["facts", "exclusive"]) -> None:
+    """Take the PostgreSQL gate first thing in a writing transaction (no-op on SQLite):
+    writers of facts in parallel with each other, an erasure alone."""
+    if is_postgres(conn):
+        lock = "ROW EXCLUSIVE" if mode == "facts" else "EXCLUSIVE"
         conn.exec_driver_sql(f"LOCK TABLE totals_gate IN {lock} MODE")
 
 
-def _build_select(source: str) -> str:
-    """Totals of new assignments from the events already stored.
+def lock_totals(conn: Connection, *, wait: bool = True) -> bool:
+    """Take the lock of the totals' writers for this transaction (PostgreSQL; SQLite's single
+    writer holds it already); with ``wait=False`` give up at once if another holds it."""
+    if not is_postgres(conn):
+        return True
+    if wait:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_TOTALS_LOCK})")
+        return True
+    return bool(
+        conn.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({_TOTALS_LOCK})").scalar_one()
+    )
 
-    ``source`` yields ``customer_id, group, assigned_at`` of assignments that have no totals yet;
-    the pilot is ``:pilot_id`` with ``:window`` and ``:lookback`` in microseconds.
+
+def _build_select(source: str) -> str:
+    """Totals of assignments from the events below ``:hi``.
+
+    ``source`` yields ``pilot_id, customer_id, "group", assigned_at`` of assignments that have
+    no totals yet; each pilot's window and lookback come from the pilots table.
     """
     return f"""
-        SELECT :pilot_id, c.event, s."group", s.customer_id, s.assigned_at,
+        SELECT s.pilot_id, c.event, s."group", s.customer_id, s.assigned_at,
             SUM(CASE WHEN c.ts >= s.assigned_at THEN 1 ELSE 0 END),
             SUM(CASE WHEN c.ts >= s.assigned_at THEN c.value ELSE 0 END),
             SUM(CASE WHEN c.ts < s.assigned_at THEN 1 ELSE 0 END),
             SUM(CASE WHEN c.ts < s.assigned_at THEN c.value ELSE 0 END),
             MAX(CASE WHEN c.ts >= s.assigned_at THEN c.ts ELSE 0 END)
-        FROM {source} s CROSS JOIN conversions c
-        WHERE c.customer_id = s.customer_id
-            AND c.ts >= s.assigned_at - :lookback AND c.ts < s.assigned_at + :window
-        GROUP BY c.event, s."group", s.customer_id, s.assigned_at
+        FROM {source} s CROSS JOIN pilots p CROSS JOIN conversions c
+        WHERE p.id = s.pilot_id AND c.customer_id = s.customer_id AND c.seq < :hi
+            AND c.ts >= s.assigned_at - p.lookback_us AND c.ts < s.assigned_at + p.window_us
+        GROUP BY s.pilot_id, c.event, s."group", s.customer_id, s.assigned_at
         UNION ALL
-        SELECT :pilot_id, CAST('' AS VARCHAR(64)), s."group", s.customer_id, s.assigned_at,
+        SELECT s.pilot_id, CAST('' AS VARCHAR(64)), s."group", s.customer_id, s.assigned_at,
             COUNT(*), 0, 0, 0, MAX(e.ts)
         FROM {source} s CROSS JOIN exposures e
-        WHERE e.pilot_id = :pilot_id AND e.customer_id = s.customer_id
-        GROUP BY s."group", s.customer_id, s.assigned_at
+        WHERE e.pilot_id = s.pilot_id AND e.customer_id = s.customer_id AND e.seq < :hi
+        GROUP BY s.pilot_id, s."group", s.customer_id, s.assigned_at
     """
 
 
-def _totals_of_new_assignments(source: str, _order: str) -> str:
-    return f"INSERT INTO customer_totals ({_COLUMNS}) {_build_select(source)}"
+# Conversions and exposures in [lo, hi) added to the totals of assignments below ``lo`` (those
+# in [lo, hi) are built whole by _build_select, these events included).
+_CONVERSIONS_FOLD = f"""
+    INSERT INTO customer_totals ({_COLUMNS})
+    SELECT a.pilot_id, s.event, a."group", a.customer_id, a.assigned_at,
+        SUM(CASE WHEN s.ts >= a.assigned_at THEN 1 ELSE 0 END),
+        SUM(CASE WHEN s.ts >= a.assigned_at THEN s.value ELSE 0 END),
+        SUM(CASE WHEN s.ts < a.assigned_at THEN 1 ELSE 0 END),
+        SUM(CASE WHEN s.ts < a.assigned_at THEN s.value ELSE 0 END),
+        MAX(CASE WHEN s.ts >= a.assigned_at THEN s.ts ELSE 0 END)
+    FROM (SELECT customer_id, event, ts, value FROM conversions
+          WHERE seq >= :lo AND seq < :hi) s
+        CROSS JOIN assignments a CROSS JOIN pilots p
+    WHERE a.customer_id = s.customer_id AND a.seq < :lo AND p.id = a.pilot_id
+        AND s.ts >= a.assigned_at - p.lookback_us AND s.ts < a.assigned_at + p.window_us
+    GROUP BY a.pilot_id, s.event, a."group", a.customer_id, a.assigned_at
+    {_ADD_ON_CONFLICT}
+"""
+_EXPOSURES_FOLD = f"""
+    INSERT INTO customer_totals ({_COLUMNS})
+    SELECT a.pilot_id, CAST('' AS VARCHAR(64)), a."group", a.customer_id, a.assigned_at,
+        COUNT(*), 0, 0, 0, MAX(s.ts)
+    FROM (SELECT pilot_id, customer_id, ts FROM exposures WHERE seq >= :lo AND seq < :hi) s
+        CROSS JOIN assignments a
+    WHERE a.pilot_id = s.pilot_id AND a.customer_id = s.customer_id AND a.seq < :lo
+    GROUP BY a.pilot_id, a."group", a.customer_id, a.assigned_at
+    {_ADD_ON_CONFLICT}
+"""
+_NEW_ASSIGNMENTS = (
+    '(SELECT pilot_id, customer_id, "group", assigned_at FROM assignments'
+    " WHERE seq >= :lo AND seq < :hi)"
+)
+_ASSIGNMENTS_FOLD = f"INSERT INTO customer_totals ({_COLUMNS}) {_build_select(_NEW_ASSIGNMENTS)}"
+
+
+def fold(conn: Connection, lo: int, hi: int) -> None:
+    """Fold the facts with ``lo <= seq < hi`` into the totals and set the watermark to ``hi``;
+    the caller holds the totals lock, ``lo`` is the watermark and every transaction numbered
+    below ``hi`` has ended."""
+    params = {"lo": lo, "hi": hi}
+    conn.execute(text(_CONVERSIONS_FOLD), params)
+    conn.execute(text(_EXPOSURES_FOLD), params)
+    conn.execute(text(_ASSIGNMENTS_FOLD), params)
+    conn.execute(text("UPDATE aggregation SET folded_below = :hi WHERE id = 1"), params)
 
 
 def record_assignments(
-    conn: Connection,
-    pilot_id: int,
-    rows: Sequence[tuple[str, str, int, str]],
-    *,
-    window_us: int,
-    lookback_us: int,
+    conn: Connection, pilot_id: int, rows: Sequence[tuple[str, str, int, str]]
 ) -> int:
     """Record the assignments ``(customer, group, assigned_at, source)`` that are new, in
-    customer order, with their totals built from the events already stored; returns how many
-    were new. (Rows go in customer order: two processes inserting overlapping batches in
-    different orders would otherwise deadlock on PostgreSQL's unique index.)"""
+    customer order; returns how many were new. (Rows go in customer order: two processes
+    inserting overlapping batches in different orders would otherwise deadlock on
+    PostgreSQL's unique index.)"""
     return insert_new(
         conn,
         _STAGED_ASSIGNMENTS,
         rows,
         _ASSIGNMENT_TARGET,
-        params={"pilot_id": pilot_id, "window": window_us, "lookback": lookback_us},
-        follow_up=_totals_of_new_assignments,
+        params={"pilot_id": pilot_id, "seq": write_seq(conn)},
     )
-
-
-def _conversion_upsert(source: str, order: str) -> str:
-    return f"""
-        INSERT INTO customer_totals ({_COLUMNS})
-        SELECT a.pilot_id, s.event, a."group", a.customer_id, a.assigned_at,
-            SUM(CASE WHEN s.ts >= a.assigned_at THEN 1 ELSE 0 END),
-            SUM(CASE WHEN s.ts >= a.assigned_at THEN s.value ELSE 0 END),
-            SUM(CASE WHEN s.ts < a.assigned_at THEN 1 ELSE 0 END),
-            SUM(CASE WHEN s.ts < a.assigned_at THEN s.value ELSE 0 END),
-            MAX(CASE WHEN s.ts >= a.assigned_at THEN s.ts ELSE 0 END)
-        FROM {source} s CROSS JOIN assignments a CROSS JOIN pilots p
-        WHERE a.customer_id = s.customer_id AND p.id = a.pilot_id
-            AND s.ts >= a.assigned_at - p.lookback_us AND s.ts < a.assigned_at + p.window_us
-        GROUP BY a.pilot_id, s.event, a."group", a.customer_id, a.assigned_at
-        {order}
-        {_ADD_ON_CONFLICT}
-    """
-
-
-def _exposure_upsert(source: str, order: str) -> str:
-    return f"""
-        INSERT INTO customer_totals ({_COLUMNS})
-        SELECT a.pilot_id, CAST('' AS VARCHAR(64)), a."group", a.customer_id, a.assigned_at,
-            COUNT(*), 0, 0, 0, MAX(s.ts)
-        FROM {source} s CROSS JOIN assignments a
-        WHERE a.pilot_id = s.pilot_id AND a.customer_id = s.customer_id
-        GROUP BY a.pilot_id, a."group", a.customer_id, a.assigned_at
-        {order}
-        {_ADD_ON_CONFLICT}
-    """
 
 
 def store_conversions(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
     """Store the conversions ``(id, customer, event, ts, value)`` not stored yet (ids are
-    unique across both event tables) and add them to every pilot's totals they count for."""
+    unique across both event tables)."""
     if not rows:
         return 0
     return insert_new(
@@ -201,14 +265,13 @@ def store_conversions(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
         _STAGED_CONVERSIONS,
         rows,
         _event_target("conversions", _STAGED_CONVERSIONS),
+        params={"seq": write_seq(conn)},
         unique_with="exposures",
-        follow_up=_conversion_upsert,
     )
 
 
 def store_exposures(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
-    """Store the exposures ``(id, pilot, customer, ts)`` not stored yet and add them to their
-    pilot's totals."""
+    """Store the exposures ``(id, pilot, customer, ts)`` not stored yet."""
     if not rows:
         return 0
     return insert_new(
@@ -216,18 +279,22 @@ def store_exposures(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
         _STAGED_EXPOSURES,
         rows,
         _event_target("exposures", _STAGED_EXPOSURES),
+        params={"seq": write_seq(conn)},
         unique_with="conversions",
-        follow_up=_exposure_upsert,
     )
 
 
-def rebuild_pilot(conn: Connection, pilot_id: int, window_us: int, lookback_us: int) -> None:
-    """Recompute one pilot's totals from its assignments (after a draft's windows change)."""
+def rebuild_pilot(conn: Connection, pilot_id: int) -> None:
+    """Recompute one pilot's totals with its current windows (after a draft's windows change):
+    the assignments and events below the watermark, as the aggregator would have folded them."""
+    lock_totals(conn)
+    hi = folded_below(conn)
     conn.execute(text("DELETE FROM customer_totals WHERE pilot_id = :p"), {"p": pilot_id})
     source = (
-        '(SELECT customer_id, "group", assigned_at FROM assignments WHERE pilot_id = :pilot_id)'
+        '(SELECT pilot_id, customer_id, "group", assigned_at FROM assignments'
+        " WHERE pilot_id = :pilot_id AND seq < :hi)"
     )
     conn.execute(
-        text(_totals_of_new_assignments(source, "")),
-        {"pilot_id": pilot_id, "window": window_us, "lookback": lookback_us},
+        text(f"INSERT INTO customer_totals ({_COLUMNS}) {_build_select(source)}"),
+        {"pilot_id": pilot_id, "hi": hi},
     )

@@ -17,7 +17,7 @@ from service.settings import Settings
 from service.storage.aggregates import aggregate_pilot
 from service.storage.engine import create_storage_engine
 from service.storage.sql import read_transaction
-from service.timeutil import US_PER_DAY, to_us
+from service.timeutil import to_us
 
 T0 = datetime(2026, 11, 16, 9, tzinfo=UTC)
 
@@ -294,7 +294,6 @@ def test_attribution_window_and_pre_period(running: TestClient[Any], db: str) ->
             pilot_id,
             ["holdout", "sms_a", "sms_b"],
             [_metric("orders", "binary"), _metric("revenue", "sum")],
-            window_us=7 * US_PER_DAY,
             as_of_us=to_us(T0 + 30 * day),
         )
     revenue = agg.arms[group].metrics["revenue"]
@@ -388,7 +387,6 @@ def test_per_arm_sums_for_every_metric_kind(running: TestClient[Any], db: str) -
             pilot_id,
             ["holdout", "sms_a", "sms_b"],
             [_metric("orders", "binary"), _metric("n", "count"), _metric("revenue", "sum")],
-            window_us=7 * US_PER_DAY,
             as_of_us=to_us(T0 + 2 * day),
         )
     a = agg.arms[arm]

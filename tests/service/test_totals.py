@@ -1,11 +1,14 @@
-"""The window totals kept at write time give exactly what the definition gives from raw rows.
+"""The per-arm sums give exactly what the definition gives from raw rows, however far the
+aggregator that folds facts into the window totals lags.
 
 A randomized history (events before and after assignment, imports with past assignment times,
 duplicate and cross-type ids, a draft's windows changed after imports, a second assignment
 wave, an erasure) is written through the service's own functions on SQLite and PostgreSQL.
-The per-arm sums the results read are then compared, at many ``as_of`` times (before, during and
-after the events, so late rows are recomputed), with an independent computation in Python over
-every stored assignment, conversion and exposure.
+The aggregator folds never (every fact beyond the watermark), after some steps only, or after
+every step. The per-arm sums the results read are then compared, at many ``as_of`` times
+(before, during and after the events, so late rows are recomputed), with an independent
+computation in Python over every stored assignment, conversion and exposure; then again after
+the aggregator has caught up.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from service.schema import (
     PilotPatch,
 )
 from service.storage.aggregates import PilotAggregate, aggregate_pilot
+from service.storage.aggregator import backlog, catch_up
 from service.storage.engine import create_storage_engine, migrate
 from service.storage.sql import read_transaction
 from service.timeutil import US_PER_DAY, to_us
@@ -104,13 +108,25 @@ def _ingest(engine: Engine, events: list[Event]) -> None:
     ingest_events(engine, events, T0 + 30 * DAY, max_future=timedelta(hours=24))
 
 
-def _write_history(engine: Engine) -> None:
+# After which steps of the history the aggregator catches up.
+FOLDS = {"never": frozenset(), "midway": frozenset({1, 4}), "always": frozenset(range(9))}
+
+
+def _write_history(engine: Engine, folds: frozenset[int] = FOLDS["always"]) -> None:
     history = History(seed=7)
     create_pilot(engine, _pilot("alpha", window=3, lookback=5), T0 - 20 * DAY)
     create_pilot(engine, _pilot("beta", window=10, lookback=2), T0 - 20 * DAY)
     start_pilot(engine, "alpha", T0 - DAY)
+    steps = iter(range(9))
+
+    def step() -> None:
+        if next(steps) in folds:
+            catch_up(engine)
+
     _ingest(engine, history.batch(700))  # before anyone is assigned
+    step()
     assign_customers(engine, "alpha", CUSTOMERS[:150], T0)
+    step()
     rng = random.Random(3)
     imported = [
         ImportedAssignment(customer_id=c, group=rng.choice(GROUPS),
@@ -118,15 +134,22 @@ def _write_history(engine: Engine) -> None:
         for c in CUSTOMERS[60:200]
     ]  # fmt: skip
     import_assignments(engine, "beta", imported, now=T0)
+    step()
     _ingest(engine, history.batch(700))
+    step()
     # A draft's windows change after its imports: its totals are rebuilt.
     patch_pilot(engine, "beta", PilotPatch(attribution_window_days=4, covariate_lookback_days=6),
                 T0)  # fmt: skip
+    step()
     start_pilot(engine, "beta", T0)
     assign_customers(engine, "alpha", CUSTOMERS[100:230], T0 + 2 * DAY)  # 50 already assigned
+    step()
     _ingest(engine, history.batch(700))
-    for customer in ("c101", "c150"):
-        erase_customer(engine, customer, actor="test", now=T0 + 3 * DAY)
+    step()
+    erase_customer(engine, "c101", actor="test", now=T0 + 3 * DAY)
+    step()
+    erase_customer(engine, "c150", actor="test", now=T0 + 3 * DAY)
+    step()
 
 
 def _rows(engine: Engine, sql: str) -> list[Any]:
@@ -211,33 +234,70 @@ def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, float]:
     return out
 
 
-def test_totals_match_the_definition_at_every_as_of(engine: Engine) -> None:
-    _write_history(engine)
+def _check_every_as_of(engine: Engine) -> int:
     checked = 0
     for key, window_days, lookback_days in (("alpha", 3, 5), ("beta", 4, 6)):
         pilot_id = _rows(engine, f"SELECT id FROM pilots WHERE key = '{key}'")[0][0]
         for hours in (-30, 0, 1, 30, 55, 60, 100, 200, 400, 24 * 40):
             as_of = to_us(T0 + timedelta(hours=hours))
-            window = window_days * US_PER_DAY
-            with read_transaction(engine) as conn:
-                agg = aggregate_pilot(conn, pilot_id, GROUPS, METRICS, window_us=window,
-                                      as_of_us=as_of)  # fmt: skip
+            with read_transaction(engine, snapshot=True) as conn:
+                agg = aggregate_pilot(conn, pilot_id, GROUPS, METRICS, as_of_us=as_of)
             got = _flat(_as_dict(agg))
             want = _flat(_oracle(engine, key, window_days * US_PER_DAY, lookback_days * US_PER_DAY,
                            as_of))  # fmt: skip
             assert got.keys() == want.keys()
             assert got == pytest.approx(want, rel=1e-9, abs=1e-9), (key, hours)
             checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("folds", FOLDS)
+def test_sums_match_the_definition_at_every_as_of_however_the_aggregator_lags(
+    engine: Engine, folds: str
+) -> None:
+    _write_history(engine, FOLDS[folds])
+    lag = backlog(engine).rows
+    # Never folded: every fact is beyond the watermark; midway: the last steps' facts are.
+    assert (lag == 0) == (folds == "always")
+    assert lag > (2000 if folds == "never" else 0) or folds == "always"
+    checked = _check_every_as_of(engine)
+    catch_up(engine)  # the aggregator catches up: the same sums from the totals
+    assert backlog(engine).rows == 0
+    checked += _check_every_as_of(engine)
+
     # The history is rich enough to exercise every path: customers, exposures and conversions
     # in each arm, and late rows (as_of within the events) for both pilots.
     final = _oracle(engine, "beta", 4 * US_PER_DAY, 6 * US_PER_DAY, to_us(T0 + 40 * DAY))
     assert all(final[g]["customers"] > 20 and final[g]["exposed"] > 0 for g in GROUPS)
     assert all(final[g]["order_sum"][2] > 0 for g in GROUPS)  # pre-period covariate present
-    assert checked == 20
+    assert checked == 40
 
 
-def test_erased_customer_leaves_no_totals(engine: Engine) -> None:
-    _write_history(engine)
+def test_a_backlog_folded_in_small_passes_gives_the_same_sums(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Passes of about 97 rows (a transaction's rows are never split): many watermarks in
+    between, each leaving the totals and the raw rows beyond it in agreement."""
+    import service.storage.aggregator as aggregator
+
+    monkeypatch.setattr(aggregator, "FOLD_ROWS", 97)
+    _write_history(engine, FOLDS["never"])
+    lag = backlog(engine).rows
+    passes = []
+    while (folded := aggregator.fold_once(engine)) > 0:
+        passes.append(folded)
+        if len(passes) == 5:  # midway through the backlog: exact too
+            assert backlog(engine).rows > 0
+            assert _check_every_as_of(engine) == 20
+    # Every fact folded once, a transaction or two a pass (each wrote about 97 rows or more).
+    assert sum(passes) == lag and len(passes) >= 5 and backlog(engine).rows == 0
+    assert _check_every_as_of(engine) == 20
+
+
+@pytest.mark.parametrize("folds", ["never", "midway"])
+def test_erased_customer_leaves_no_totals(engine: Engine, folds: str) -> None:
+    _write_history(engine, FOLDS[folds])
+    catch_up(engine)
     left = _rows(engine, "SELECT COUNT(*) FROM customer_totals"
                          " WHERE customer_id IN ('c101', 'c150')")  # fmt: skip
     assert left[0][0] == 0
