@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import logging
 from collections.abc import Mapping
 from enum import Enum
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +41,9 @@ from service.pilots.controller import PilotController
 from service.reports.controller import ReportController, decisions
 from service.reports.schedule import parse_schedule, run_schedule
 from service.results.controller import analyze, plan, results, timeseries
-from service.runtime.aggregation import Aggregation
+from service.runtime.aggregation import run_aggregation
 from service.runtime.auth import actor_of, require_scope
+from service.runtime.background import BackgroundLoop
 from service.runtime.controller import health, ready
 from service.runtime.logs import request_id_middleware
 from service.schema import ErrorItem, ErrorResponse
@@ -250,24 +251,6 @@ def _actor(request: Request[Any, Any, Any]) -> str:
     return actor_of(request)
 
 
-class _Schedule:
-    """The optional background task that publishes the weekly review (see reports.schedule)."""
-
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.engine, self.settings = engine, settings
-        self.task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        if self.settings.report_schedule:
-            self.task = asyncio.create_task(run_schedule(self.engine, self.settings))
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-
-
 class PrometheusEndpoint(PrometheusController):
     path = "/metrics"
 
@@ -310,8 +293,11 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     engine = engine or create_storage_engine(settings.database_url)
     if settings.migrate_on_start:
         migrate(engine)
-    schedule = _Schedule(engine, settings)
-    aggregation = Aggregation(engine, settings.aggregate_every_seconds)
+    schedule = BackgroundLoop(
+        partial(run_schedule, engine, settings) if settings.report_schedule else None
+    )
+    every = settings.aggregate_every_seconds
+    aggregation = BackgroundLoop(partial(run_aggregation, engine, every) if every > 0 else None)
     prometheus = PrometheusConfig(app_name="pilotlift", prefix="pilotlift", group_path=True)
     app = Litestar(
         route_handlers=[

@@ -135,8 +135,9 @@ def store_events(engine: Engine, batch: PreparedBatch) -> IngestOutcome:
     """Store a prepared batch in one transaction; ids already stored count as duplicates."""
     with write_transaction(engine) as conn:
         totals.lock_gate(conn, "facts")
-        exposures = totals.store_exposures(conn, batch.exposure_rows)
-        conversions = totals.store_conversions(conn, batch.conversion_rows)
+        exposures, conversions = totals.store_events(
+            conn, batch.exposure_rows, batch.conversion_rows
+        )
     accepted = exposures + conversions
     return IngestOutcome(accepted, batch.received - accepted, exposures, conversions)
 

@@ -11,7 +11,6 @@ counted twice. The rows still to fold are exported as ``pilotlift_unfolded_facts
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from prometheus_client import Gauge
@@ -19,7 +18,7 @@ from sqlalchemy import Engine
 
 from service.storage.aggregator import FOLD_ROWS, backlog, fold_once
 
-__all__ = ["UNFOLDED_FACTS", "Aggregation"]
+__all__ = ["UNFOLDED_FACTS", "run_aggregation"]
 
 log = logging.getLogger("pilotlift.aggregator")
 
@@ -35,32 +34,13 @@ def _pass(engine: Engine) -> int:
     return folded
 
 
-async def _run(engine: Engine, every_seconds: float) -> None:
+async def run_aggregation(engine: Engine, every_seconds: float) -> None:
+    """The loop: a pass, then the next at once after a full pass (a backlog; writers take
+    their turn on the lock in between), else after ``every_seconds``."""
     while True:
         folded = 0
         try:
             folded = await asyncio.to_thread(_pass, engine)
         except Exception:  # keep the loop alive; the next tick retries
             log.exception("folding facts into the totals failed; retrying")
-        # A full pass means a backlog: the next pass at once (writers took their turn on the
-        # lock in between); otherwise wait for the next tick.
         await asyncio.sleep(0 if folded >= FOLD_ROWS else every_seconds)
-
-
-class Aggregation:
-    """Started and stopped with the app; ``every_seconds <= 0`` runs no loop (a deployment
-    that folds elsewhere, or a test that wants the aggregator to lag)."""
-
-    def __init__(self, engine: Engine, every_seconds: float) -> None:
-        self.engine, self.every_seconds = engine, every_seconds
-        self.task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        if self.every_seconds > 0:
-            self.task = asyncio.create_task(_run(self.engine, self.every_seconds))
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task

@@ -6,6 +6,8 @@ Times are stored as integer microseconds since the Unix epoch (UTC): window arit
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -25,21 +27,53 @@ metadata = MetaData()
 ID_WIDTH = 128
 """Width of customer and event id columns: the longest id the API accepts (``MAX_ID_LENGTH``)."""
 
+
+def _declared() -> list[Column[Any]]:
+    """What pilots and channels share: an id, the caller's key, a status, and the declared
+    design as JSON (read and written whole; its shape is owned by service.schema)."""
+    return [
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("key", String(64), nullable=False, unique=True),
+        Column("status", String(16), nullable=False),
+        Column("design", Text, nullable=False),
+    ]
+
+
+def _lifecycle() -> list[Column[Any]]:
+    """When a pilot or channel was declared, started and stopped (µs; None: not yet)."""
+    return [
+        Column("created_at", BigInteger, nullable=False),
+        Column("started_at", BigInteger, nullable=True),
+        Column("stopped_at", BigInteger, nullable=True),
+    ]
+
+
+def _costs(name: str, owner: str, *extra: Column[Any]) -> Table:
+    """Cost rows posted for a pilot or a channel: the caller's id is the key, so re-posting
+    it restates the row."""
+    return Table(
+        name,
+        metadata,
+        Column(owner, Integer, primary_key=True),
+        Column("id", String(ID_WIDTH), primary_key=True),
+        Column("date", String(10), nullable=False),
+        Column("amount", Float, nullable=False),
+        Column("kind", String(16), nullable=False),
+        *extra,
+        Column("note", Text, nullable=True),
+        Column("recorded_at", BigInteger, nullable=False),
+    )
+
+
 pilots = Table(
     "pilots",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("key", String(64), nullable=False, unique=True),
-    Column("status", String(16), nullable=False),
-    # The declared design (name, variants, metrics, criteria, costs...) as JSON: it is read and
-    # written whole, and its shape is owned by service.schema.
-    Column("design", Text, nullable=False),
+    # The design: name, variants, metrics, criteria, costs...
+    *_declared(),
     Column("layer", String(64), nullable=True, index=True),
     Column("layer_buckets", Text, nullable=False, default="[]"),
     Column("has_imports", Boolean, nullable=False, default=False),
-    Column("created_at", BigInteger, nullable=False),
-    Column("started_at", BigInteger, nullable=True),
-    Column("stopped_at", BigInteger, nullable=True),
+    *_lifecycle(),
     Column("concluded_at", BigInteger, nullable=True),
     Column("decision", String(16), nullable=True),
     Column("decision_note", Text, nullable=True),
@@ -155,20 +189,9 @@ decision_log = Table(
     Column("information_fraction", Float, nullable=True),
 )
 
-# Costs posted for a pilot beyond its per-exposure and fixed costs; the caller's id is the key,
-# so re-posting it restates the row. ``variant`` None: shared by the variants by exposures.
-pilot_costs = Table(
-    "pilot_costs",
-    metadata,
-    Column("pilot_id", Integer, primary_key=True),
-    Column("id", String(ID_WIDTH), primary_key=True),
-    Column("date", String(10), nullable=False),
-    Column("amount", Float, nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("variant", String(64), nullable=True),
-    Column("note", Text, nullable=True),
-    Column("recorded_at", BigInteger, nullable=False),
-)
+# Costs posted for a pilot beyond its per-exposure and fixed costs. ``variant`` None: shared by
+# the variants by exposures.
+pilot_costs = _costs("pilot_costs", "pilot_id", Column("variant", String(64), nullable=True))
 
 # API keys: only a SHA-256 of the secret is stored (the secret is 256 random bits, so a fast
 # hash cannot be brute-forced; a slow password hash would only slow every request down).
@@ -203,14 +226,9 @@ audit_log = Table(
 channels = Table(
     "channels",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("key", String(64), nullable=False, unique=True),
-    Column("status", String(16), nullable=False),
-    Column("design", Text, nullable=False),
+    *_declared(),
     Column("schedule", Text, nullable=False, default="[]"),
-    Column("created_at", BigInteger, nullable=False),
-    Column("started_at", BigInteger, nullable=True),
-    Column("stopped_at", BigInteger, nullable=True),
+    *_lifecycle(),
 )
 
 # A customer's first membership of a channel per period (``eligible`` or ``channel_holdout``),
@@ -227,19 +245,8 @@ channel_members = Table(
     sqlite_with_rowid=False,
 )
 
-# Costs posted for a channel (media, per message, tech, people); the caller's id is the key, so
-# re-posting it restates the row.
-channel_costs = Table(
-    "channel_costs",
-    metadata,
-    Column("channel_id", Integer, primary_key=True),
-    Column("id", String(ID_WIDTH), primary_key=True),
-    Column("date", String(10), nullable=False),
-    Column("amount", Float, nullable=False),
-    Column("kind", String(16), nullable=False),
-    Column("note", Text, nullable=True),
-    Column("recorded_at", BigInteger, nullable=False),
-)
+# Costs posted for a channel (media, per message, tech, people).
+channel_costs = _costs("channel_costs", "channel_id")
 
 # A KPI (or the channel's spend) per region and day for geo pilots (issue 15). One row per
 # (metric, geo, date): re-posting the key restates the value. Without a row id on SQLite, so one

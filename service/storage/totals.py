@@ -53,8 +53,7 @@ __all__ = [
     "lock_totals",
     "rebuild_pilot",
     "record_assignments",
-    "store_conversions",
-    "store_exposures",
+    "store_events",
     "write_seq",
 ]
 
@@ -167,6 +166,19 @@ def lock_totals(conn: Connection, *, wait: bool = True) -> bool:
     )
 
 
+def _window_sums(a: str, c: str) -> str:
+    """A totals row's five numbers from the conversions ``c`` of the assignment ``a`` (aliases):
+    count and value in the window (at or after assignment) and in the pre-period, and the
+    latest event in the window."""
+    after = f"{c}.ts >= {a}.assigned_at"
+    return f"""
+            SUM(CASE WHEN {after} THEN 1 ELSE 0 END),
+            SUM(CASE WHEN {after} THEN {c}.value ELSE 0 END),
+            SUM(CASE WHEN NOT ({after}) THEN 1 ELSE 0 END),
+            SUM(CASE WHEN NOT ({after}) THEN {c}.value ELSE 0 END),
+            MAX(CASE WHEN {after} THEN {c}.ts ELSE 0 END)"""
+
+
 def _build_select(source: str) -> str:
     """Totals of assignments from the events below ``:hi``.
 
@@ -174,12 +186,7 @@ def _build_select(source: str) -> str:
     no totals yet; each pilot's window and lookback come from the pilots table.
     """
     return f"""
-        SELECT s.pilot_id, c.event, s."group", s.customer_id, s.assigned_at,
-            SUM(CASE WHEN c.ts >= s.assigned_at THEN 1 ELSE 0 END),
-            SUM(CASE WHEN c.ts >= s.assigned_at THEN c.value ELSE 0 END),
-            SUM(CASE WHEN c.ts < s.assigned_at THEN 1 ELSE 0 END),
-            SUM(CASE WHEN c.ts < s.assigned_at THEN c.value ELSE 0 END),
-            MAX(CASE WHEN c.ts >= s.assigned_at THEN c.ts ELSE 0 END)
+        SELECT s.pilot_id, c.event, s."group", s.customer_id, s.assigned_at,{_window_sums("s", "c")}
         FROM {source} s CROSS JOIN pilots p CROSS JOIN conversions c
         WHERE p.id = s.pilot_id AND c.customer_id = s.customer_id AND c.seq < :hi
             AND c.ts >= s.assigned_at - p.lookback_us AND c.ts < s.assigned_at + p.window_us
@@ -197,12 +204,7 @@ def _build_select(source: str) -> str:
 # in [lo, hi) are built whole by _build_select, these events included).
 _CONVERSIONS_FOLD = f"""
     INSERT INTO customer_totals ({_COLUMNS})
-    SELECT a.pilot_id, s.event, a."group", a.customer_id, a.assigned_at,
-        SUM(CASE WHEN s.ts >= a.assigned_at THEN 1 ELSE 0 END),
-        SUM(CASE WHEN s.ts >= a.assigned_at THEN s.value ELSE 0 END),
-        SUM(CASE WHEN s.ts < a.assigned_at THEN 1 ELSE 0 END),
-        SUM(CASE WHEN s.ts < a.assigned_at THEN s.value ELSE 0 END),
-        MAX(CASE WHEN s.ts >= a.assigned_at THEN s.ts ELSE 0 END)
+    SELECT a.pilot_id, s.event, a."group", a.customer_id, a.assigned_at,{_window_sums("a", "s")}
     FROM (SELECT customer_id, event, ts, value FROM conversions
           WHERE seq >= :lo AND seq < :hi) s
         CROSS JOIN assignments a CROSS JOIN pilots p
@@ -255,33 +257,26 @@ def record_assignments(
     )
 
 
-def store_conversions(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
-    """Store the conversions ``(id, customer, event, ts, value)`` not stored yet (ids are
-    unique across both event tables)."""
-    if not rows:
-        return 0
-    return insert_new(
-        conn,
-        _STAGED_CONVERSIONS,
-        rows,
-        _event_target("conversions", _STAGED_CONVERSIONS),
-        params={"seq": write_seq(conn)},
-        unique_with="exposures",
-    )
-
-
-def store_exposures(conn: Connection, rows: Sequence[Sequence[Any]]) -> int:
-    """Store the exposures ``(id, pilot, customer, ts)`` not stored yet."""
-    if not rows:
-        return 0
-    return insert_new(
-        conn,
-        _STAGED_EXPOSURES,
-        rows,
-        _event_target("exposures", _STAGED_EXPOSURES),
-        params={"seq": write_seq(conn)},
-        unique_with="conversions",
-    )
+def store_events(
+    conn: Connection,
+    exposures: Sequence[Sequence[Any]],
+    conversions: Sequence[Sequence[Any]],
+) -> tuple[int, int]:
+    """Store the exposures ``(id, pilot, customer, ts)`` and conversions ``(id, customer,
+    event, ts, value)`` not stored yet (an id is unique across both tables); returns how many
+    of each were new."""
+    values = {"seq": write_seq(conn)}
+    stored = []
+    for rows, staged, table, other in (
+        (exposures, _STAGED_EXPOSURES, "exposures", "conversions"),
+        (conversions, _STAGED_CONVERSIONS, "conversions", "exposures"),
+    ):
+        target = _event_target(table, staged)
+        if not rows:
+            stored.append(0)
+            continue
+        stored.append(insert_new(conn, staged, rows, target, params=values, unique_with=other))
+    return stored[0], stored[1]
 
 
 def rebuild_pilot(conn: Connection, pilot_id: int) -> None:
