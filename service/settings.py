@@ -40,10 +40,10 @@ class Settings:
     report_schedule: str | None = None
     """Publish the weekly review automatically, e.g. ``"mon 08:00"`` (UTC); off when unset."""
     report_poll_seconds: float = 60.0
+    """How often each process checks whether the scheduled publication is due."""
     aggregate_every_seconds: float = 0.5
     """How often each process folds new facts into the per-customer totals; 0: never (results
     stay exact, reading the unfolded rows; see service.storage.aggregator)."""
-    """How often each process checks whether the scheduled publication is due."""
     bind_host: str = "127.0.0.1"
     """The address the server listens on; with no API keys it may run open only on loopback."""
     max_batch: int = MAX_BATCH
@@ -84,25 +84,30 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        kwargs: dict[str, object] = {}
-        if "PILOTLIFT_DATABASE_URL" in env:
-            kwargs["database_url"] = env["PILOTLIFT_DATABASE_URL"]
-        if "PILOTLIFT_MAX_BODY_BYTES" in env:
-            kwargs["max_body_bytes"] = int(env["PILOTLIFT_MAX_BODY_BYTES"])
-        if "PILOTLIFT_MAX_FUTURE_SKEW_HOURS" in env:
-            kwargs["max_future_skew_hours"] = float(env["PILOTLIFT_MAX_FUTURE_SKEW_HOURS"])
-        if "PILOTLIFT_MIGRATE_ON_START" in env:
-            kwargs["migrate_on_start"] = env["PILOTLIFT_MIGRATE_ON_START"] not in ("0", "false")
-        if env.get("PILOTLIFT_REPORT_SCHEDULE"):
-            kwargs["report_schedule"] = env["PILOTLIFT_REPORT_SCHEDULE"]
-        if "PILOTLIFT_REPORT_POLL_SECONDS" in env:
-            kwargs["report_poll_seconds"] = float(env["PILOTLIFT_REPORT_POLL_SECONDS"])
-        if "PILOTLIFT_AGGREGATE_EVERY_SECONDS" in env:
-            kwargs["aggregate_every_seconds"] = float(env["PILOTLIFT_AGGREGATE_EVERY_SECONDS"])
-        if "PILOTLIFT_BIND_HOST" in env:
-            kwargs["bind_host"] = env["PILOTLIFT_BIND_HOST"]
-        if "PILOTLIFT_MAX_BATCH" in env:
-            kwargs["max_batch"] = min(int(env["PILOTLIFT_MAX_BATCH"]), MAX_BATCH)
-        if "PILOTLIFT_MAX_ID_LENGTH" in env:
-            kwargs["max_id_length"] = min(int(env["PILOTLIFT_MAX_ID_LENGTH"]), MAX_ID_LENGTH)
+        kwargs = {name: parse(env[var]) for var, name, parse in _FROM_ENV if var in env}
         return cls(**kwargs)  # type: ignore[arg-type]
+
+
+def _flag(text: str) -> bool:
+    return text not in ("0", "false")
+
+
+def _capped(limit: int) -> Callable[[str], int]:
+    """An integer setting that may lower a hard maximum, never raise it."""
+    return lambda text: min(int(text), limit)
+
+
+_FROM_ENV: tuple[tuple[str, str, Callable[[str], object]], ...] = (
+    ("PILOTLIFT_DATABASE_URL", "database_url", str),
+    ("PILOTLIFT_MAX_BODY_BYTES", "max_body_bytes", int),
+    ("PILOTLIFT_MAX_FUTURE_SKEW_HOURS", "max_future_skew_hours", float),
+    ("PILOTLIFT_MIGRATE_ON_START", "migrate_on_start", _flag),
+    ("PILOTLIFT_REPORT_SCHEDULE", "report_schedule", lambda text: text or None),  # "": off
+    ("PILOTLIFT_REPORT_POLL_SECONDS", "report_poll_seconds", float),
+    ("PILOTLIFT_AGGREGATE_EVERY_SECONDS", "aggregate_every_seconds", float),
+    ("PILOTLIFT_BIND_HOST", "bind_host", str),
+    ("PILOTLIFT_MAX_BATCH", "max_batch", _capped(MAX_BATCH)),
+    ("PILOTLIFT_MAX_ID_LENGTH", "max_id_length", _capped(MAX_ID_LENGTH)),
+)
+"""Each environment variable :meth:`Settings.from_env` reads: the field it sets and how its
+text becomes the value."""

@@ -24,7 +24,8 @@ from sqlalchemy.exc import IntegrityError
 
 from service.admin import audit
 from service.assignment.rule import ChannelRule
-from service.errors import Conflict, InvalidInput, NotFound
+from service.errors import Conflict, InvalidInput
+from service.pilots.records import changed_fields, find_row, list_rows, load_row, patched
 from service.schema import Channel, ChannelCreate, ChannelPatch, ChannelPeriod
 from service.storage.sql import read_transaction, write_transaction
 from service.storage.tables import channels, pilots
@@ -128,17 +129,11 @@ def channel_out(record: ChannelRecord, now: datetime) -> Channel:
 
 
 def load_channel(conn: Connection, key: str, *, for_update: bool = False) -> ChannelRecord:
-    record = find_channel(conn, key, for_update=for_update)
-    if record is None:
-        raise NotFound(f"No channel with key {key!r}.")
-    return record
+    return _record(load_row(conn, channels, key, "channel", for_update=for_update))
 
 
 def find_channel(conn: Connection, key: str, *, for_update: bool = False) -> ChannelRecord | None:
-    query = select(channels).where(channels.c.key == key)
-    if for_update and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).one_or_none()
+    row = find_row(conn, channels, key, for_update=for_update)
     return None if row is None else _record(row)
 
 
@@ -148,11 +143,7 @@ def get_channel(engine: Engine, key: str) -> ChannelRecord:
 
 
 def list_channels(engine: Engine, status: str | None = None) -> list[ChannelRecord]:
-    query = select(channels).order_by(channels.c.created_at, channels.c.id)
-    if status is not None:
-        query = query.where(channels.c.status == status)
-    with read_transaction(engine) as conn:
-        return [_record(row) for row in conn.execute(query)]
+    return [_record(row) for row in list_rows(engine, channels, status)]
 
 
 def _crowded_pilots(conn: Connection, key: str, holdout_share: float) -> list[str]:
@@ -206,11 +197,7 @@ def _rescheduled(record: ChannelRecord, days: int, now_us: int) -> str:
 def patch_channel(
     engine: Engine, key: str, patch: ChannelPatch, now: datetime, *, actor: str = "system"
 ) -> ChannelRecord:
-    changes = {
-        name: value
-        for name, value in msgspec.structs.asdict(patch).items()
-        if value is not msgspec.UNSET
-    }
+    changes = changed_fields(patch)
     with write_transaction(engine) as conn:
         record = load_channel(conn, key, for_update=True)
         values: dict[str, Any] = {}
@@ -226,11 +213,7 @@ def patch_channel(
                 if record.status != "running":
                     raise Conflict(f"The channel is {record.status}; its periods are over.")
                 values["schedule"] = _rescheduled(record, changes["period_days"], to_us(now))
-        merged = msgspec.to_builtins(record.design) | msgspec.to_builtins(changes)
-        try:
-            design = msgspec.convert(merged, ChannelCreate)
-        except msgspec.ValidationError as exc:
-            raise InvalidInput(f"The patched channel is invalid: {exc}") from exc
+        design = patched(record.design, changes, "channel")
         if record.status == "draft" and "holdout_share" in changes:
             crowded = _crowded_pilots(conn, key, design.holdout_share)
             if crowded:

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
+import msgspec
 from sqlalchemy import Connection, Engine
 
 from service.channels.costs import period_costs
@@ -30,12 +31,7 @@ from service.channels.impact import pilots_impact
 from service.channels.lifecycle import ChannelRecord, load_channel
 from service.errors import Conflict, InvalidInput
 from service.results import present
-from service.schema import (
-    ArmMetric,
-    ChannelArm,
-    ChannelPeriodSummary,
-    ChannelResults,
-)
+from service.schema import ArmMetric, ChannelArm, ChannelMoney, ChannelPeriodSummary, ChannelResults
 from service.schema import Comparison as ComparisonOut
 from service.schema.common import CHANNEL_HOLDOUT, ELIGIBLE, Interval, Method
 from service.storage.aggregates import MetricSums
@@ -57,18 +53,6 @@ class PeriodData:
     ends: int
     groups: dict[str, GroupSums]
     costs: dict[str, float]
-
-
-class MoneyFigures(TypedDict):
-    """A period's money figures under their wire names, spread into each response that shows
-    them; the profit-derived ones are ``None`` while the revenue lift has no interval."""
-
-    incremental_revenue: float | None
-    incremental_revenue_ci: Interval | None
-    incremental_profit: float | None
-    incremental_profit_ci: Interval | None
-    roi: float | None
-    roi_ci: Interval | None
 
 
 class CostPerConversion(TypedDict):
@@ -98,10 +82,11 @@ class PeriodFigures:
             return self.profit.incremental_profit
         return None
 
-    def money(self) -> MoneyFigures:
-        """The figures every view of a period shows (results, period list, weekly review)."""
+    def money(self) -> dict[str, Any]:
+        """The figures every view of a period shows (results, period list, weekly review): the
+        fields of :class:`~service.schema.ChannelMoney`, to spread into a response."""
         p = self.profit
-        return MoneyFigures(
+        figures = ChannelMoney(
             incremental_revenue=self.incremental_revenue,
             incremental_revenue_ci=self.incremental_revenue_ci,
             incremental_profit=self.incremental_profit,
@@ -109,6 +94,7 @@ class PeriodFigures:
             roi=p.incremental_roi if p else None,
             roi_ci=p.roi_ci if p else None,
         )
+        return msgspec.structs.asdict(figures)
 
     def cost_per_conversion(self) -> CostPerConversion:
         """The cost per incremental conversion with its interval (not in the period list)."""

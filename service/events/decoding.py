@@ -17,7 +17,16 @@ from service.errors import InvalidInput, UnsupportedMedia
 from service.schema import Event, EventBatch
 from service.schema.common import MAX_BATCH, MAX_ID_LENGTH
 
-__all__ = ["MAX_ERRORS_LISTED", "decode_events", "describe_problem", "read_ndjson_body"]
+__all__ = [
+    "MAX_ERRORS_LISTED",
+    "decode_events",
+    "describe_problem",
+    "problem",
+    "raw_items",
+    "read_ndjson_body",
+    "rejected",
+    "too_many",
+]
 
 MAX_ERRORS_LISTED = 100
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
@@ -27,21 +36,55 @@ _raw_batch_decoder = msgspec.json.Decoder(dict[str, list[msgspec.Raw]])
 _ndjson_decoder = msgspec.json.Decoder(list[Event])
 
 
+def problem(index: int, field: str | None, message: str) -> dict[str, Any]:
+    """One bad item of a batch as an ``extra`` entry (events and geo-metric rows alike)."""
+    return {"index": index, "field": field, "message": message}
+
+
 def describe_problem(
     index: int, exc: msgspec.ValidationError | msgspec.DecodeError
 ) -> dict[str, Any]:
-    """One bad item of a batch as an ``extra`` entry: its index, the field msgspec named and
-    the message (also used for geo-metric rows)."""
+    """The :func:`problem` msgspec found: the field it named and its message."""
     text = str(exc)
     match = re.search(r" - at `\$\.?([^`]*)`$", text)
     field = match.group(1) if match else None
-    message = text[: match.start()] if match else text
-    return {"index": index, "field": field or None, "message": message}
+    return problem(index, field or None, text[: match.start()] if match else text)
 
 
-def _too_many(n: int, limit: int = MAX_BATCH, *, at_least: bool = False) -> InvalidInput:
+def rejected(count: str, problems: list[dict[str, Any]], items: str = "events") -> InvalidInput:
+    """A batch refused whole: ``count`` says how much of it is bad, ``extra`` lists the
+    problems (the first :data:`MAX_ERRORS_LISTED`)."""
+    return InvalidInput(
+        f"{count}; nothing from this batch was stored. Fix the {items} listed in 'extra' (index,"
+        " field, message) and resend.",
+        extra=problems[:MAX_ERRORS_LISTED],
+    )
+
+
+def too_many(
+    n: int, limit: int = MAX_BATCH, items: str = "events", *, at_least: bool = False
+) -> InvalidInput:
     count = f"more than {limit:,}" if at_least else f"{n:,}"
-    return InvalidInput(f"A batch holds at most {limit:,} events; this one has {count}. Split it.")
+    return InvalidInput(f"A batch holds at most {limit:,} {items}; this one has {count}. Split it.")
+
+
+def raw_items(
+    body: bytes, field: str, first: msgspec.ValidationError | msgspec.DecodeError
+) -> list[msgspec.Raw]:
+    """The items of a JSON batch body the typed decoder refused with ``first``, each still to be
+    decoded on its own; a body that is no object with the one list field ``field`` is a 422."""
+    try:
+        raw = _raw_batch_decoder.decode(body)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        message = f'The body must be a JSON object {{"{field}": [...]}}: {first}'
+        raise InvalidInput(message) from first
+    unknown = sorted(set(raw) - {field})
+    if unknown or field not in raw:
+        raise InvalidInput(
+            f"The body must be a JSON object with one field, '{field}'"
+            + (f" (unknown: {', '.join(unknown)})." if unknown else ".")
+        ) from first
+    return raw[field]
 
 
 def _decode_each(raws: Sequence[bytes | msgspec.Raw]) -> list[Event]:
@@ -54,11 +97,7 @@ def _decode_each(raws: Sequence[bytes | msgspec.Raw]) -> list[Event]:
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
             problems.append(describe_problem(i, exc))
     if problems:
-        raise InvalidInput(
-            f"{len(problems)} of {len(raws)} events are invalid; nothing from this batch was"
-            " stored. Fix the events listed in 'extra' (index, field, message) and resend.",
-            extra=problems[:MAX_ERRORS_LISTED],
-        )
+        raise rejected(f"{len(problems)} of {len(raws)} events are invalid", problems)
     return events
 
 
@@ -74,7 +113,7 @@ def decode_events(
 
 def _check_id_lengths(events: Sequence[Event], limit: int) -> None:
     problems = [
-        {"index": i, "field": name, "message": f"longer than {limit} characters"}
+        problem(i, name, f"longer than {limit} characters")
         for i, ev in enumerate(events)
         for name in ("id", "customer_id")
         if len(getattr(ev, name)) > limit
@@ -112,7 +151,7 @@ def _decode(body: bytes, *, ndjson: bool, max_events: int) -> list[Event]:
         if not lines:
             raise InvalidInput("The NDJSON body holds no events.")
         if len(lines) > max_events:
-            raise _too_many(len(lines), max_events)
+            raise too_many(len(lines), max_events)
         try:  # fast path: one C-level decode of the whole batch
             return msgspec.json.decode(b"[" + b",".join(lines) + b"]", type=list[Event])
         except (msgspec.ValidationError, msgspec.DecodeError):
@@ -120,26 +159,14 @@ def _decode(body: bytes, *, ndjson: bool, max_events: int) -> list[Event]:
     try:
         batch = _batch_decoder.decode(body)
         if len(batch.events) > max_events:
-            raise _too_many(len(batch.events), max_events)
+            raise too_many(len(batch.events), max_events)
         return batch.events
     except (msgspec.ValidationError, msgspec.DecodeError) as first:
-        try:
-            raw = _raw_batch_decoder.decode(body)
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            raise InvalidInput(
-                f'The body must be a JSON object {{"events": [...]}}: {first}'
-            ) from first
-        unknown = sorted(set(raw) - {"events"})
-        if unknown or "events" not in raw:
-            raise InvalidInput(
-                "The body must be a JSON object with one field, 'events'"
-                + (f" (unknown: {', '.join(unknown)})." if unknown else ".")
-            ) from first
-        items = raw["events"]
+        items = raw_items(body, "events", first)
         if not items:
             raise InvalidInput("The batch holds no events.") from first
         if len(items) > max_events:
-            raise _too_many(len(items), max_events) from first
+            raise too_many(len(items), max_events) from first
         return _decode_each(items)
 
 
@@ -152,7 +179,7 @@ async def read_ndjson_body(chunks: AsyncIterator[bytes], max_events: int) -> byt
     async for chunk in chunks:
         newlines += chunk.count(b"\n")
         if newlines > max_events:  # a trailing newline after the last event is fine
-            raise _too_many(newlines, max_events, at_least=True)
+            raise too_many(newlines, max_events, at_least=True)
         parts.append(chunk)
     return b"".join(parts)
 

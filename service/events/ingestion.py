@@ -17,8 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from service.errors import InvalidInput
-from service.events.decoding import MAX_ERRORS_LISTED, decode_events
+from service.events.decoding import decode_events, problem, rejected
 from service.runtime.memory import release_free_memory
 from service.schema import Conversion, Event, Exposure, IngestResult
 from service.settings import Settings
@@ -49,27 +48,12 @@ def _check_semantics(events: Sequence[Event], pilot_ids: dict[str, int], latest:
     problems: list[dict[str, Any]] = []
     for i, ev in enumerate(events):
         if ev.ts > latest:
-            problems.append(
-                {
-                    "index": i,
-                    "field": "ts",
-                    "message": f"{ev.ts.isoformat()} is more than 24 h in the future",
-                }
-            )
+            future = f"{ev.ts.isoformat()} is more than 24 h in the future"
+            problems.append(problem(i, "ts", future))
         if isinstance(ev, Exposure) and ev.experiment not in pilot_ids:
-            problems.append(
-                {
-                    "index": i,
-                    "field": "experiment",
-                    "message": f"no pilot with key {ev.experiment!r}",
-                }
-            )
+            problems.append(problem(i, "experiment", f"no pilot with key {ev.experiment!r}"))
     if problems:
-        raise InvalidInput(
-            f"{len(problems)} problem(s) in this batch; nothing from it was stored. Fix the"
-            " events listed in 'extra' (index, field, message) and resend.",
-            extra=problems[:MAX_ERRORS_LISTED],
-        )
+        raise rejected(f"{len(problems)} problem(s) in this batch", problems)
 
 
 @dataclass(frozen=True, slots=True)

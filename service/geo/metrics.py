@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from service.admin import audit
 from service.errors import InvalidInput
-from service.events.decoding import MAX_ERRORS_LISTED, describe_problem
+from service.events.decoding import describe_problem, problem, raw_items, rejected, too_many
 from service.schema import GeoMetricBatch, GeoMetricResult, GeoMetricRow
 from service.schema.common import MAX_BATCH, MAX_ID_LENGTH
 from service.storage.geo import GeoRow, upsert_geo_rows
@@ -30,20 +30,6 @@ __all__ = ["RowRules", "decode_rows", "record_rows"]
 
 _row_decoder = msgspec.json.Decoder(GeoMetricRow)
 _batch_decoder = msgspec.json.Decoder(GeoMetricBatch)
-_raw_batch_decoder = msgspec.json.Decoder(dict[str, list[msgspec.Raw]])
-
-
-def _too_many(n: int, limit: int) -> InvalidInput:
-    return InvalidInput(f"A batch holds at most {limit:,} rows; this one has {n:,}. Split it.")
-
-
-def _rejected(problems: list[dict[str, Any]], total: int) -> InvalidInput:
-    bad = len({p["index"] for p in problems})
-    return InvalidInput(
-        f"{bad} of {total} rows are invalid; nothing from this batch was stored. Fix the rows"
-        " listed in 'extra' (index, field, message) and resend.",
-        extra=problems[:MAX_ERRORS_LISTED],
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +50,12 @@ def _check(rows: Sequence[tuple[int, GeoMetricRow]], rules: RowRules) -> list[di
     limit = rules.max_id_length
     for i, r in rows:
         if len(r.geo) > limit:
-            problems.append({"index": i, "field": "geo",
-                             "message": f"longer than {limit} characters"})  # fmt: skip
+            problems.append(problem(i, "geo", f"longer than {limit} characters"))
         if r.date > latest:
-            problems.append({"index": i, "field": "date",
-                             "message": f"{r.date} is in the future"})  # fmt: skip
+            problems.append(problem(i, "date", f"{r.date} is in the future"))
         j = first.setdefault((r.metric, r.geo, r.date), i)
         if j != i:
-            problems.append({"index": i, "field": "geo",
-                             "message": f"repeats row {j}'s (geo, date, metric)"})  # fmt: skip
+            problems.append(problem(i, "geo", f"repeats row {j}'s (geo, date, metric)"))
     return problems
 
 
@@ -95,7 +78,9 @@ def _checked(
     problems += _check(indexed, rules)
     if problems:
         total = len(rows) if rows is not None else len(raws or ())
-        raise _rejected(sorted(problems, key=lambda p: p["index"]), total)
+        bad = len({p["index"] for p in problems})
+        ordered = sorted(problems, key=lambda p: p["index"])
+        raise rejected(f"{bad} of {total} rows are invalid", ordered, "rows")
     return [r for _, r in indexed]
 
 
@@ -108,7 +93,7 @@ def _decode_items(
     if not items:
         raise InvalidInput(empty)
     if len(items) > max_rows:
-        raise _too_many(len(items), max_rows)
+        raise too_many(len(items), max_rows, "rows")
     try:
         decoded = msgspec.json.decode(b"[" + b",".join(items) + b"]", type=list[GeoMetricRow])
     except (msgspec.ValidationError, msgspec.DecodeError):
@@ -126,20 +111,10 @@ def decode_rows(
     try:
         batch = _batch_decoder.decode(body)
     except (msgspec.ValidationError, msgspec.DecodeError) as first:
-        try:
-            raw = _raw_batch_decoder.decode(body)
-        except (msgspec.ValidationError, msgspec.DecodeError):
-            message = f'The body must be a JSON object {{"rows": [...]}}: {first}'
-            raise InvalidInput(message) from first
-        unknown = sorted(set(raw) - {"rows"})
-        if unknown or "rows" not in raw:
-            raise InvalidInput(
-                "The body must be a JSON object with one field, 'rows'"
-                + (f" (unknown: {', '.join(unknown)})." if unknown else ".")
-            ) from first
-        return _decode_items(raw["rows"], rules, max_rows, empty="The batch holds no rows.")
+        items = raw_items(body, "rows", first)
+        return _decode_items(items, rules, max_rows, empty="The batch holds no rows.")
     if len(batch.rows) > max_rows:
-        raise _too_many(len(batch.rows), max_rows)
+        raise too_many(len(batch.rows), max_rows, "rows")
     return _checked(None, batch.rows, rules)
 
 

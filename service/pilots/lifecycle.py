@@ -20,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from service.admin import audit
 from service.assignment.rule import AssignmentRule, claim_buckets
 from service.channels.eligibility import check_pilot_fits
-from service.errors import Conflict, InvalidInput, NotFound
+from service.errors import Conflict
+from service.pilots.records import changed_fields, list_rows, load_row, patched
 from service.schema import Conclusion, Pilot, PilotCreate, PilotPatch
 from service.storage import totals
 from service.storage.sql import read_transaction, write_transaction
@@ -85,13 +86,7 @@ def _record(row: Any) -> PilotRecord:
 
 
 def load_pilot(conn: Connection, key: str, *, for_update: bool = False) -> PilotRecord:
-    query = select(pilots).where(pilots.c.key == key)
-    if for_update and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = conn.execute(query).one_or_none()
-    if row is None:
-        raise NotFound(f"No pilot with key {key!r}.")
-    return _record(row)
+    return _record(load_row(conn, pilots, key, "pilot", for_update=for_update))
 
 
 def get_pilot(engine: Engine, key: str) -> PilotRecord:
@@ -100,11 +95,7 @@ def get_pilot(engine: Engine, key: str) -> PilotRecord:
 
 
 def list_pilots(engine: Engine, status: str | None = None) -> list[Pilot]:
-    query = select(pilots).order_by(pilots.c.created_at, pilots.c.id)
-    if status is not None:
-        query = query.where(pilots.c.status == status)
-    with read_transaction(engine) as conn:
-        return [_record(row).pilot for row in conn.execute(query)]
+    return [_record(row).pilot for row in list_rows(engine, pilots, status)]
 
 
 def create_pilot(
@@ -165,11 +156,7 @@ def _claim(conn: Connection, record: PilotRecord, traffic: float) -> str:
 def patch_pilot(
     engine: Engine, key: str, patch: PilotPatch, now: datetime, *, actor: str = "system"
 ) -> Pilot:
-    changes = {
-        name: value
-        for name, value in msgspec.structs.asdict(patch).items()
-        if value is not msgspec.UNSET
-    }
+    changes = changed_fields(patch)
     with write_transaction(engine) as conn:
         record = load_pilot(conn, key, for_update=True)
         status = record.pilot.status
@@ -193,11 +180,7 @@ def patch_pilot(
                     )
                 if record.pilot.layer is not None:
                     values["layer_buckets"] = _claim(conn, record, changes["traffic"])
-        merged = msgspec.to_builtins(record.design) | msgspec.to_builtins(changes)
-        try:
-            design = msgspec.convert(merged, PilotCreate)
-        except msgspec.ValidationError as exc:
-            raise InvalidInput(f"The patched pilot is invalid: {exc}") from exc
+        design = patched(record.design, changes, "pilot")
         if status == "draft":
             check_pilot_fits(conn, design.channel, design.holdout_share, key)
         values["design"] = msgspec.json.encode(design).decode()

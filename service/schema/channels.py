@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from msgspec import UNSET, Meta, UnsetType
 
@@ -28,6 +28,7 @@ from service.schema.common import (
     Share,
     Text,
 )
+from service.schema.costs import CostKind
 from service.schema.results import ArmMetric, Comparison
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "ChannelCreate",
     "ChannelGroup",
     "ChannelList",
+    "ChannelMoney",
     "ChannelPatch",
     "ChannelPeriod",
     "ChannelPeriodSummary",
@@ -48,17 +50,15 @@ __all__ = [
     "ChannelResults",
     "ChannelReview",
     "ChannelStatus",
-    "CostKind",
     "CustomerEligibility",
     "EligibilityRequest",
     "EligibilityResponse",
     "PilotImpact",
 ]
 
+COST_KINDS: tuple[CostKind, ...] = get_args(CostKind)
 ChannelStatus = Literal["draft", "running", "stopped"]
 ChannelGroup = Literal["eligible", "channel_holdout"]
-CostKind = Literal["media", "per_message", "tech", "people"]
-COST_KINDS: tuple[CostKind, ...] = ("media", "per_message", "tech", "people")
 
 MarginRate = Annotated[float, Meta(gt=0, le=1, description="share of revenue that is profit")]
 BudgetStep = Annotated[
@@ -216,7 +216,19 @@ class ChannelPeriodSummary(ChannelPeriod):
     roi_ci: Interval | None
 
 
-class ChannelResults(Response, kw_only=True):
+class ChannelMoney(Response, kw_only=True):
+    """A period's money figures, the first fields of each view of a period that shows them (its
+    results, the weekly review); ``None`` while the revenue lift has no interval."""
+
+    incremental_revenue: float | None
+    incremental_revenue_ci: Interval | None
+    incremental_profit: float | None
+    incremental_profit_ci: Interval | None
+    roi: float | None
+    roi_ci: Interval | None
+
+
+class ChannelResults(ChannelMoney, kw_only=True):
     """Everyone eligible against the channel holdout in one period, intention to treat; money
     figures with intervals; the channel's pilots; every period side by side."""
 
@@ -234,15 +246,9 @@ class ChannelResults(Response, kw_only=True):
     comparisons: list[Comparison]
     incremental_conversions: float | None
     incremental_conversions_ci: Interval | None
-    incremental_revenue: float | None
-    incremental_revenue_ci: Interval | None
     cost: float
     costs_by_kind: dict[str, float]
-    incremental_profit: float | None
-    incremental_profit_ci: Interval | None
     probability_profitable: float | None
-    roi: float | None
-    roi_ci: Interval | None
     cost_per_incremental_conversion: float | None
     cost_per_incremental_conversion_ci: Interval | None
     pilots: ChannelPilots
@@ -250,7 +256,7 @@ class ChannelResults(Response, kw_only=True):
     warnings: list[str]
 
 
-class ChannelReview(Response, kw_only=True):
+class ChannelReview(ChannelMoney, kw_only=True):
     """One channel in the weekly review's budget table, and the recommended budget change."""
 
     key: str
@@ -259,12 +265,6 @@ class ChannelReview(Response, kw_only=True):
     period: int
     customers: dict[str, int]
     spend: float
-    incremental_revenue: float | None
-    incremental_revenue_ci: Interval | None
-    incremental_profit: float | None
-    incremental_profit_ci: Interval | None
-    roi: float | None
-    roi_ci: Interval | None
     cost_per_incremental_conversion: float | None
     cost_per_incremental_conversion_ci: Interval | None
     budget_step: float
