@@ -17,6 +17,8 @@ import pandas as pd
 import traitlets
 
 from jupyter_ext._exceptions import PilotliftClientError
+from jupyter_ext._format import interval, number, warning_html
+from jupyter_ext._view import PickerView
 from jupyter_ext.client import Client
 from service.schema import ChannelResults
 
@@ -24,29 +26,24 @@ __all__ = ["ChannelView"]
 
 
 def _money(x: float | None) -> str:
-    return "–" if x is None else f"{x:,.0f}"
+    return number(x, ",.0f")
 
 
 def _band(ci: tuple[float, float] | None, fmt: str = ",.0f") -> str:
-    return "" if ci is None else f" [{ci[0]:{fmt}}, {ci[1]:{fmt}}]"
+    """`` [low, high]`` after a number, nothing when there is no interval."""
+    return "" if ci is None else f" {interval(ci, fmt)}"
 
 
-class ChannelView(widgets.VBox):
+class ChannelView(PickerView):
     """One channel at a time against its standing holdout, fed by a :class:`Client`."""
 
     channel_key = traitlets.Unicode(None, allow_none=True)
     frame = traitlets.Any(None, allow_none=True)
     summary = traitlets.Unicode("")
-    error_text = traitlets.Unicode("")
 
     def __init__(self, client: Client, key: str | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.client = client
-        self.picker = widgets.Dropdown(description="Channel", layout={"width": "24rem"})
-        self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
-        self.header = widgets.HTML()
+        super().__init__(client, item="Channel", width="24rem", **kwargs)
         self.periods = widgets.HTML()
-        self.error = widgets.HTML()
         self.children = [
             widgets.HBox([self.picker, self.refresh_button]),
             self.error,
@@ -55,7 +52,6 @@ class ChannelView(widgets.VBox):
         ]
         self.add_class("pilotlift-channel")
         self.picker.observe(self._picked, names="value")
-        self.refresh_button.on_click(lambda _button: self.refresh())
         self._load_channels(key)
 
     def _load_channels(self, key: str | None) -> None:
@@ -76,7 +72,7 @@ class ChannelView(widgets.VBox):
 
     def _fail(self, message: str) -> None:
         self.error_text = message
-        self.error.value = f'<span style="color:#cf222e">⚠ {escape(message)}</span>'
+        self.error.value = warning_html(message)
 
     def refresh(self) -> None:
         """Read the channel's results again and redraw."""
@@ -96,15 +92,15 @@ class ChannelView(widgets.VBox):
             f" {_money(results.incremental_revenue)}{_band(results.incremental_revenue_ci)},"
             f" cost {_money(results.cost)}, incremental profit"
             f" {_money(results.incremental_profit)}{_band(results.incremental_profit_ci)},"
-            f" ROI {'–' if results.roi is None else f'{results.roi:+.2f}'}"
+            f" ROI {number(results.roi, '+.2f')}"
             f"{_band(results.roi_ci, '+.2f')}."
         )
         pilots_text = ""
         if pilots.pilots:
-            shrunk = "–" if pilots.shrunk_sum is None else _money(pilots.shrunk_sum)
             pilots_text = (
                 f"<p>The channel's pilots: naive sum of their lifts {_money(pilots.naive_sum)},"
-                f" shrunk {shrunk} (empirical Bayes; what the holdout can confirm).</p>"
+                f" shrunk {_money(pilots.shrunk_sum)} (empirical Bayes; what the holdout can"
+                " confirm).</p>"
             )
         self.header.value = f"<p><b>{escape(self.summary)}</b></p>{pilots_text}"
         self.periods.value = _periods_html(frame)

@@ -18,6 +18,8 @@ import ipywidgets as widgets
 import traitlets
 
 from jupyter_ext._exceptions import PilotliftClientError
+from jupyter_ext._format import interval, number
+from jupyter_ext._view import PickerView
 from jupyter_ext.client import Client
 from jupyter_ext.frames import PilotResults
 from jupyter_ext.plots import forest_svg, geo_svg, series_svg
@@ -26,38 +28,19 @@ from service.schema import ACTION_COLOURS
 __all__ = ["PilotDashboard"]
 
 
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{x:+.1%}"
-
-
-def _ci(ci: tuple[float, float] | None) -> str:
-    return "–" if ci is None else f"[{ci[0]:+.1%}, {ci[1]:+.1%}]"
-
-
-def _abs_ci(ci: tuple[float, float] | None) -> str:
-    return "–" if ci is None else f"[{ci[0]:+.4g}, {ci[1]:+.4g}]"
-
-
-def _p(x: float | None) -> str:
-    return "–" if x is None else f"{x:.3g}"
-
-
-class PilotDashboard(widgets.VBox):
+class PilotDashboard(PickerView):
     """Dashboard of one pilot at a time, fed by a :class:`~jupyter_ext.client.Client`."""
 
     pilot_key = traitlets.Unicode(None, allow_none=True)
     results = traitlets.Any(None, allow_none=True)
     decision_text = traitlets.Unicode("")
-    error_text = traitlets.Unicode("")
     forest_data: traitlets.List[Any] = traitlets.List()
     series_data: traitlets.List[Any] = traitlets.List()
     geo_data: traitlets.List[Any] = traitlets.List()
     auto_refresh_seconds = traitlets.Float(60.0)
 
     def __init__(self, client: Client, key: str | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.client = client
-        self.picker = widgets.Dropdown(description="Pilot", layout={"width": "28rem"})
+        super().__init__(client, item="Pilot", width="28rem", **kwargs)
         self.metric = widgets.Dropdown(description="Metric")
         self.method = widgets.ToggleButtons(
             options=[
@@ -70,13 +53,10 @@ class PilotDashboard(widgets.VBox):
             style={"button_width": "5.5rem"},
         )
         self.cuped = widgets.Checkbox(value=True, description="CUPED", indent=False)
-        self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.auto = widgets.Checkbox(value=False, description="Auto-refresh", indent=False)
-        self.header = widgets.HTML()
         self.table = widgets.HTML()
         self.forest = widgets.HTML()
         self.series = widgets.HTML()
-        self.error = widgets.HTML()
         self._stop_auto = threading.Event()
         self.children = [
             widgets.HBox([self.picker, self.metric]),
@@ -93,7 +73,6 @@ class PilotDashboard(widgets.VBox):
         self._quiet = False  # set while the controls are filled in programmatically
         for control in (self.metric, self.method, self.cuped):
             control.observe(self._on_control, names="value")
-        self.refresh_button.on_click(lambda _button: self.refresh())
         self.auto.observe(self._on_auto, names="value")
         self.load_pilots(select=key)
 
@@ -238,10 +217,10 @@ class PilotDashboard(widgets.VBox):
         )
         comparisons = "".join(
             f"<tr><td>{escape(c.variant)}</td><td>{c.absolute_lift:+.4g}</td>"
-            f"<td>{_abs_ci(c.absolute_ci)}</td>"
-            f"<td>{_pct(c.relative_lift)}</td><td>{_ci(c.relative_ci)}</td><td>{_p(c.p_value)}"
-            f"</td><td>{_p(c.p_value_adjusted)}</td><td>"
-            f"{'–' if c.variance_reduction is None else f'{c.variance_reduction:.1%}'}</td></tr>"
+            f"<td>{interval(c.absolute_ci, '+.4g')}</td>"
+            f"<td>{number(c.relative_lift, '+.1%')}</td><td>{interval(c.relative_ci, '+.1%')}</td>"
+            f"<td>{number(c.p_value, '.3g')}</td><td>{number(c.p_value_adjusted, '.3g')}</td>"
+            f"<td>{number(c.variance_reduction, '.1%')}</td></tr>"
             for c in r.comparisons
             if c.metric == metric
         )

@@ -11,6 +11,7 @@ from typing import Any
 import ipywidgets as widgets
 import traitlets
 
+from jupyter_ext._format import warning_html
 from stats import plan_pilot
 
 __all__ = ["PlanningWidget"]
@@ -91,7 +92,7 @@ class PlanningWidget(widgets.VBox):
         except ValueError as exc:
             self.error_text = str(exc)
             self.plan = {}
-            self.answer.value = f'<span style="color:#cf222e">⚠ {exc}</span>'
+            self.answer.value = warning_html(str(exc))
             return
         self.error_text = ""
         self.plan = {

@@ -34,14 +34,21 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict
 
 from stats.exact import is_rare, rare_event_test
 from stats.fieller import RelativeStatus, relative_lift_interval
 from stats.inference import Inference, Method, infer
 from stats.sufficient import CovariateSample, SampleMean
 
-__all__ = ["Comparison", "ComparisonStatus", "MetricKind", "TestName", "compare"]
+__all__ = [
+    "CompareOptions",
+    "Comparison",
+    "ComparisonStatus",
+    "MetricKind",
+    "TestName",
+    "compare",
+]
 
 MetricKind = Literal["binary", "count", "mean"]
 ComparisonStatus = Literal["ok", "insufficient_data", "zero_variance", "zero_baseline"]
@@ -49,6 +56,16 @@ TestName = Literal[
     "welch_t", "group_sequential", "confidence_sequence", "fisher_exact", "poisson_conditional"
 ]
 Arm = SampleMean | CovariateSample
+
+
+class CompareOptions(TypedDict, total=False):
+    """How :func:`compare` draws its interval, for a function that passes them on to it
+    unchanged (``**options``); an option left out takes :func:`compare`'s default."""
+
+    method: Method
+    planned_customers: float | None
+    cuped: bool
+    looks: Sequence[float]
 
 
 @dataclass(frozen=True, slots=True)

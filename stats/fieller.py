@@ -40,14 +40,14 @@ non-positive holdout mean has no relative lift (``None``; never a sign-flipped n
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict, Unpack
 
-from stats.inference import Method, infer
+from stats.inference import InferenceOptions, infer
 
 __all__ = [
     "FiellerSet",
+    "LiftSpread",
     "RelativeInterval",
     "RelativeStatus",
     "critical_value",
@@ -79,6 +79,20 @@ class FiellerSet:
         return any(lo <= value <= hi for lo, hi in self.pieces)
 
 
+class LiftSpread(TypedDict):
+    """The keyword arguments of every relative-lift interval besides ``delta`` and ``baseline``.
+
+    ``var_delta`` is the variance of the (possibly CUPED-adjusted) absolute lift (the absolute
+    test's ``se²``), ``var_baseline`` that of the holdout mean, ``covariance`` their covariance
+    and ``q`` the absolute test's critical value (see :func:`critical_value`).
+    """
+
+    var_delta: float
+    var_baseline: float
+    covariance: float
+    q: float
+
+
 @dataclass(frozen=True, slots=True)
 class RelativeInterval:
     """Relative lift ``Δ/m`` with its interval.
@@ -99,34 +113,28 @@ class RelativeInterval:
     fieller: FiellerSet | None = None
 
 
-def critical_value(
-    alpha: float,
-    *,
-    method: Method = "fixed",
-    df: float | None = None,
-    n: int | None = None,
-    planned_customers: float | None = None,
-    looks: Sequence[float] = (),
-) -> float:
+def critical_value(alpha: float, **options: Unpack[InferenceOptions]) -> float:
     """The multiplier ``q`` of the absolute test: its half-width is ``q·se``.
 
     Taken from :func:`stats.inference.infer` at ``se = 1`` so that it is *the same* number the
     absolute interval uses (Student t with ``df``, normal without, or the sequential boundary
-    at ``n`` customers, ``planned_customers`` and earlier ``looks``) — the condition for the
-    invariant. Inside ``compare`` the same number is ``absolute.half_width / se``.
+    at ``n`` customers, ``planned_customers`` and earlier ``looks``; ``options`` as for
+    :func:`~stats.inference.infer`, with its defaults) — the condition for the invariant.
+    Inside ``compare`` the same number is ``absolute.half_width / se``.
     """
     if not 0 < alpha < 1:
         raise ValueError("alpha must be in (0, 1)")
-    return infer(
-        0.0,
-        1.0,
-        alpha=alpha,
-        method=method,
-        n=n,
-        planned_customers=planned_customers,
-        df=df,
-        looks=looks,
-    ).half_width
+    return infer(0.0, 1.0, alpha=alpha, **options).half_width
+
+
+def _check_spread(delta: float, baseline: float, spread: LiftSpread) -> None:
+    """What a signature spelling out the four keywords would check (all four given, no other
+    keyword), then :func:`_check`."""
+    if spread.keys() != LiftSpread.__required_keys__:
+        expected = ", ".join(sorted(LiftSpread.__required_keys__))
+        raise TypeError(f"need exactly the keyword arguments {expected}, got {sorted(spread)}")
+    variances = (spread["var_delta"], spread["var_baseline"])
+    _check(spread["q"], variances, spread["covariance"], delta, baseline)
 
 
 def _check(q: float, variances: tuple[float, ...], covariance: float, *values: float) -> None:
@@ -206,31 +214,27 @@ def _nonpositive(
 
 
 def relative_lift_interval(
-    delta: float,
-    baseline: float,
-    *,
-    var_delta: float,
-    var_baseline: float,
-    covariance: float,
-    q: float,
+    delta: float, baseline: float, **spread: Unpack[LiftSpread]
 ) -> RelativeInterval:
     """Fieller interval for the relative lift ``delta / baseline``.
 
     ``delta`` is the (possibly CUPED-adjusted) absolute lift with variance ``var_delta`` (the
     absolute test's ``se²``), ``baseline`` the holdout mean with variance ``var_baseline``,
     ``covariance = Cov(delta, baseline)`` and ``q`` the absolute test's critical value (see
-    :func:`critical_value`). Status ``unbounded`` when the holdout mean is not significantly
-    different from zero at ``q``: the set is then not a finite interval and ``ci`` is ``None``.
+    :func:`critical_value`), all four keyword-only (:class:`LiftSpread`). Status ``unbounded``
+    when the holdout mean is not significantly different from zero at ``q``: the set is then
+    not a finite interval and ``ci`` is ``None``.
     """
+    _check_spread(delta, baseline, spread)
+    q = spread["q"]
     if baseline <= 0:
-        _check(q, (var_delta, var_baseline), covariance, delta, baseline)
         return _nonpositive(baseline, q, "fieller")
     region = fieller_set(
         delta,
         baseline,
-        var_numerator=var_delta,
-        var_denominator=var_baseline,
-        covariance=covariance,
+        var_numerator=spread["var_delta"],
+        var_denominator=spread["var_baseline"],
+        covariance=spread["covariance"],
         q=q,
     )
     excludes_zero = not region.contains(0.0)
@@ -239,7 +243,7 @@ def relative_lift_interval(
         return RelativeInterval(
             "ok", None, estimate, region.pieces[0], excludes_zero, q, "fieller", region
         )
-    z_baseline = baseline / math.sqrt(var_baseline)
+    z_baseline = baseline / math.sqrt(spread["var_baseline"])
     return RelativeInterval(
         "unbounded",
         f"The holdout mean is not clearly above zero at this confidence level ({baseline:.4g},"
@@ -255,13 +259,7 @@ def relative_lift_interval(
 
 
 def delta_method_relative_interval(
-    delta: float,
-    baseline: float,
-    *,
-    var_delta: float,
-    var_baseline: float,
-    covariance: float,
-    q: float,
+    delta: float, baseline: float, **spread: Unpack[LiftSpread]
 ) -> RelativeInterval:
     """Fallback only: the first-order (delta-method) interval ``Δ/m ± q·se``.
 
@@ -270,14 +268,15 @@ def delta_method_relative_interval(
     unbounded, or to show what changed; it does **not** keep the invariant with the absolute
     test (see the module docstring) and should not drive a decision.
     """
-    _check(q, (var_delta, var_baseline), covariance, delta, baseline)
+    _check_spread(delta, baseline, spread)
+    q = spread["q"]
     if baseline <= 0:
         return _nonpositive(baseline, q, "delta")
     r = delta / baseline
     var = (
-        var_delta / baseline**2
-        + delta**2 * var_baseline / baseline**4
-        - 2 * delta * covariance / baseline**3
+        spread["var_delta"] / baseline**2
+        + delta**2 * spread["var_baseline"] / baseline**4
+        - 2 * delta * spread["covariance"] / baseline**3
     )
     half = q * math.sqrt(max(var, 0.0))
     ci = (r - half, r + half)

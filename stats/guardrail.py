@@ -47,20 +47,18 @@ any fixed test's; read them at the end, or give them a smaller α.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Literal
+from typing import Literal, Unpack
 
-from stats.comparison import compare
+from stats.comparison import CompareOptions, compare
 from stats.exact import (
     clopper_pearson_lower,
     clopper_pearson_upper,
     poisson_lower,
     poisson_upper,
 )
-from stats.fieller import relative_lift_interval
-from stats.inference import Method
+from stats.fieller import LiftSpread, relative_lift_interval
 from stats.sufficient import CovariateSample, SampleMean
 
 __all__ = [
@@ -148,32 +146,23 @@ def relative_margin_verdict(
     delta: float,
     baseline: float,
     *,
-    var_delta: float,
-    var_baseline: float,
-    covariance: float,
-    q: float,
     direction: Direction,
     margin: float = DEFAULT_MARGIN,
     alpha_g: float = 0.05,
+    **spread: Unpack[LiftSpread],
 ) -> GuardrailVerdict:
     """Verdict of a relative non-inferiority margin from the estimates of the absolute lift.
 
     ``q`` is the *one-sided* ``1 − alpha_g`` critical value of the absolute test (Student t with
     Welch df, or the sequential boundary at ``2·alpha_g``: ``half-width / se`` of ``compare`` at
     ``alpha = 2·alpha_g``); ``alpha_g`` is only reported.
-    Arguments as for :func:`stats.fieller.relative_lift_interval`.
+    The other arguments as for :func:`stats.fieller.relative_lift_interval`
+    (:class:`stats.fieller.LiftSpread`).
     """
     _check_direction(direction)
     if not margin > 0:
         raise ValueError("margin must be > 0")
-    rel = relative_lift_interval(
-        delta,
-        baseline,
-        var_delta=var_delta,
-        var_baseline=var_baseline,
-        covariance=covariance,
-        q=q,
-    )
+    rel = relative_lift_interval(delta, baseline, **spread)
     if rel.ci is None:
         return GuardrailVerdict(
             "relative_margin", margin, None, "inconclusive", rel.message or "", None, alpha_g
@@ -271,17 +260,15 @@ def guardrail_verdict(
     max_rate: float | None = None,
     alpha: float = 0.05,
     guardrails: int = 1,
-    method: Method = "fixed",
-    planned_customers: float | None = None,
-    cuped: bool = True,
-    looks: Sequence[float] = (),
+    **options: Unpack[CompareOptions],
 ) -> GuardrailVerdict:
     """The verdict of one guardrail for one variant (see the module docstring).
 
     ``guardrails`` is how many guardrails the pilot declares (Bonferroni: ``α/guardrails`` per
     one-sided bound). The relative rule reads the relative interval of :func:`stats.compare`
-    run at ``2·α_g`` — Fieller's set at that comparison's own critical value (the same estimate,
-    CUPED adjustment, df or exact test, method, ``planned_customers`` and ``looks``).
+    run at ``2·α_g`` with ``options`` (``method``, ``planned_customers``, ``cuped``, ``looks``,
+    with compare's defaults) — Fieller's set at that comparison's own critical value (the same
+    estimate, CUPED adjustment, df or exact test, method, ``planned_customers`` and ``looks``).
     """
     _check_direction(direction)
     rule, threshold = _rule(margin, max_rate)
@@ -299,16 +286,7 @@ def guardrail_verdict(
         return max_rate_verdict(yt.sum, yt.n, max_rate=threshold, kind=kind, alpha_g=alpha_g)
     if not threshold > 0:
         raise ValueError("margin must be > 0")
-    comparison = compare(
-        control,
-        treatment,
-        kind=kind,
-        alpha=2 * alpha_g,
-        method=method,
-        planned_customers=planned_customers,
-        cuped=cuped,
-        looks=looks,
-    )
+    comparison = compare(control, treatment, kind=kind, alpha=2 * alpha_g, **options)
     if comparison.status == "zero_baseline":
         message = (
             "The holdout has no events, so a relative margin cannot be judged; a guardrail whose"

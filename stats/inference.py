@@ -33,9 +33,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict
 
-__all__ = ["METHODS", "Inference", "Method", "infer", "sequential_rho2"]
+__all__ = ["METHODS", "Inference", "InferenceOptions", "Method", "infer", "sequential_rho2"]
 
 Method = Literal["fixed", "sequential", "always_valid"]
 METHODS: tuple[Method, ...] = ("fixed", "sequential", "always_valid")
@@ -48,6 +48,17 @@ class Inference:
     ci: tuple[float, float]
     p_value: float
     half_width: float
+
+
+class InferenceOptions(TypedDict, total=False):
+    """The keyword arguments of :func:`infer` besides ``alpha``, for a function that passes them
+    on to it unchanged (``**options``); one left out takes :func:`infer`'s default."""
+
+    method: Method
+    n: int | None
+    planned_customers: float | None
+    df: float | None
+    looks: Sequence[float]
 
 
 def sequential_rho2(alpha: float, planned_customers: float) -> float:

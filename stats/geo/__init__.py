@@ -38,24 +38,14 @@ from stats.geo.simulate import (
     random_shape,
     simulate_panel,
 )
-from stats.geo.tbr import (
-    Calibration,
-    Direction,
-    PreFit,
-    TbrDay,
-    TbrModel,
-    TbrPrediction,
-    TbrResult,
-    TbrStatus,
-    analyze_geo_pilot,
-    fit_tbr,
-)
+from stats.geo.tbr import *  # noqa: F403
+from stats.geo.tbr import __all__ as _tbr_all
 
+# tbr.py's public names as its own __all__ lists them (the star import above), then the rest.
 __all__ = [
-    "Calibration",
+    *_tbr_all,
     "DesignCandidate",
     "DesignStatus",
-    "Direction",
     "GeoDesign",
     "GeoPanel",
     "LiftedPanel",
@@ -63,19 +53,11 @@ __all__ = [
     "PanelCheck",
     "PanelStatus",
     "Period",
-    "PreFit",
     "SimulatedPanel",
-    "TbrDay",
-    "TbrModel",
-    "TbrPrediction",
-    "TbrResult",
-    "TbrStatus",
-    "analyze_geo_pilot",
     "assign_geos",
     "candidate_salt",
     "check_panel",
     "design_geo_pilot",
-    "fit_tbr",
     "format_days",
     "inject_lift",
     "random_shape",

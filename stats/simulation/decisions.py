@@ -14,12 +14,13 @@ import numpy as np
 from stats import CovariateSample, SampleMean, compare
 from stats.exact import fisher_test, is_rare, poisson_rate_test
 from stats.fieller import (
+    LiftSpread,
     RelativeInterval,
     delta_method_relative_interval,
     relative_lift_interval,
 )
 from stats.guardrail import guardrail_sample_size, guardrail_verdict, max_rate_verdict
-from stats.inference import Method, infer
+from stats.inference import InferenceOptions, Method, infer
 
 ALPHA = 0.05
 KINDS: tuple[Literal["binary", "count"], ...] = ("binary", "count")
@@ -73,7 +74,7 @@ def fieller_invariant(cases: int, *, seed: int = 11, looks_share: float = 0.05) 
     planned = n * rng.uniform(0.5, 4, cases)
     with_looks = rng.random(cases) < looks_share
     q = t.ppf(1 - alpha / 2, df)
-    options: list[dict[str, object]] = [{} for _ in range(cases)]
+    options: list[InferenceOptions] = [{} for _ in range(cases)]
     for j in np.flatnonzero(which > 0).tolist():
         method = METHOD_NAMES[which[j]]
         now = min(1.0, float(n[j] / planned[j]))
@@ -84,7 +85,7 @@ def fieller_invariant(cases: int, *, seed: int = 11, looks_share: float = 0.05) 
             "planned_customers": float(planned[j]),
             "looks": looks,
         }
-        q[j] = infer(0.0, 1.0, alpha=levels[j], **options[j]).half_width  # type: ignore[arg-type]
+        q[j] = infer(0.0, 1.0, alpha=levels[j], **options[j]).half_width
     se_d, se_m = np.exp(rng.normal(-3, 2, cases)), np.exp(rng.normal(-3, 2, cases))
     sign = rng.choice([-1.0, 1.0], cases)
     delta = sign * q * np.exp(rng.normal(0, 0.3, cases)) * se_d
@@ -95,11 +96,11 @@ def fieller_invariant(cases: int, *, seed: int = 11, looks_share: float = 0.05) 
     for i in range(cases):
         d, s, qi = float(delta[i]), float(se_d[i]), float(q[i])
         if options[i]:
-            absolute = infer(d, s, alpha=levels[i], **options[i])  # type: ignore[arg-type]
+            absolute = infer(d, s, alpha=levels[i], **options[i])
             p, ci = absolute.p_value, absolute.ci
         else:
             p, ci = float(p_fixed[i]), (d - qi * s, d + qi * s)
-        args = {
+        args: LiftSpread = {
             "var_delta": s * s,
             "var_baseline": float(se_m[i]) ** 2,
             "covariance": float(cov[i]),
@@ -162,7 +163,7 @@ def compare_invariant(cases: int, *, seed: int = 12) -> Invariant:
         assert c.absolute_ci is not None and c.absolute_se is not None and c.p_value is not None
         se = c.absolute_se
         q = (c.absolute_ci[1] - c.absolute_ci[0]) / (2 * se)
-        args = {
+        args: LiftSpread = {
             "var_delta": se**2,
             "var_baseline": arms[0].outcome.variance / n_c,
             "covariance": cuped_covariance(arms[0], c.theta),
@@ -347,7 +348,7 @@ def coverage(sc: Scenario, sims: int, *, seed: int) -> Coverage:
     absolute = float(np.mean(np.abs(e.delta - true_delta) <= e.q * e.se))
     n = {"f": 0, "d": 0, "fb": 0, "fa": 0, "db": 0, "da": 0, "unb": 0, "undef": 0}
     for i in range(sims):
-        args = {
+        args: LiftSpread = {
             "var_delta": float(e.se[i]) ** 2,
             "var_baseline": float(e.var_baseline[i]),
             "covariance": float(e.covariance[i]),
