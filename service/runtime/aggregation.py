@@ -16,7 +16,7 @@ import logging
 from prometheus_client import Gauge
 from sqlalchemy import Engine
 
-from service.storage.aggregator import FOLD_ROWS, backlog, fold_once
+from service.storage.aggregator import backlog, fold_once, fold_rows
 
 __all__ = ["UNFOLDED_FACTS", "run_aggregation"]
 
@@ -43,4 +43,4 @@ async def run_aggregation(engine: Engine, every_seconds: float) -> None:
             folded = await asyncio.to_thread(_pass, engine)
         except Exception:  # keep the loop alive; the next tick retries
             log.exception("folding facts into the totals failed; retrying")
-        await asyncio.sleep(0 if folded >= FOLD_ROWS else every_seconds)
+        await asyncio.sleep(0 if folded >= fold_rows(engine) else every_seconds)

@@ -14,7 +14,8 @@ instead of one per request). Each pass:
    the same transaction, so the totals and the watermark always agree. ``hi`` is the horizon,
    or lower so that a pass folds about :data:`FOLD_ROWS` rows: on SQLite a pass holds the one
    write lock, and a backlog of a million rows folded at once would stall every writer for
-   seconds (a transaction's rows are never split: they share one ``seq``).
+   seconds (a transaction's rows are never split: they share one ``seq``). On PostgreSQL a
+   pass blocks no writer, and larger passes cost less per row.
 
 Nothing is lost if a pass fails or the process dies: the rows stay beyond the watermark and
 the next pass, in any process, folds them. Results never wait for a pass: they read the rows
@@ -32,11 +33,17 @@ from service.storage import totals
 from service.storage.sql import read_transaction, write_transaction
 from service.storage.staging import is_postgres
 
-__all__ = ["FOLD_ROWS", "Backlog", "backlog", "catch_up", "fold_once"]
+__all__ = ["FOLD_ROWS", "Backlog", "backlog", "catch_up", "fold_once", "fold_rows"]
 
 _NO_LIMIT = 2**62
-FOLD_ROWS = 20_000
-"""About how many rows one pass folds (more when one transaction wrote more)."""
+FOLD_ROWS = {"sqlite": 5_000, "postgresql": 50_000}
+"""About how many rows one pass folds, by dialect (more when one transaction wrote more). On
+SQLite 5,000 new assignments of customers with stored events hold the lock about 0.1 s."""
+
+
+def fold_rows(engine: Engine) -> int:
+    """How many rows a full pass folds on this engine's database."""
+    return FOLD_ROWS.get(engine.dialect.name, min(FOLD_ROWS.values()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +111,7 @@ def fold_once(engine: Engine) -> int:
 
 
 def _chunk_end(conn: Connection, lo: int) -> int:
-    """The lowest ``seq`` beyond which some table has :data:`FOLD_ROWS` rows from ``lo`` on;
+    """The lowest ``seq`` beyond which some table has :func:`fold_rows` rows from ``lo`` on;
     past the first ``seq`` at or above ``lo`` at least (a pass folds a transaction whole)."""
 
     def nth(table: str, n: int) -> int | None:
@@ -115,7 +122,8 @@ def _chunk_end(conn: Connection, lo: int) -> int:
         return None if found is None else int(found)
 
     firsts = [s for t in totals.FACT_TABLES if (s := nth(t, 0)) is not None]
-    lasts = [s for t in totals.FACT_TABLES if (s := nth(t, FOLD_ROWS)) is not None]
+    chunk = fold_rows(conn.engine)
+    lasts = [s for t in totals.FACT_TABLES if (s := nth(t, chunk)) is not None]
     if not firsts:
         return lo
     return max(min(firsts) + 1, min(lasts, default=_NO_LIMIT))

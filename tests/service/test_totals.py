@@ -280,7 +280,7 @@ def test_a_backlog_folded_in_small_passes_gives_the_same_sums(
     between, each leaving the totals and the raw rows beyond it in agreement."""
     import service.storage.aggregator as aggregator
 
-    monkeypatch.setattr(aggregator, "FOLD_ROWS", 97)
+    monkeypatch.setattr(aggregator, "FOLD_ROWS", {"sqlite": 97, "postgresql": 97})
     _write_history(engine, FOLDS["never"])
     lag = backlog(engine).rows
     passes = []
