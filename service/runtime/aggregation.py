@@ -22,6 +22,9 @@ __all__ = ["UNFOLDED_FACTS", "run_aggregation"]
 
 log = logging.getLogger("pilotlift.aggregator")
 
+BACKLOG_PAUSE = 0.05
+"""Seconds between two passes through a backlog."""
+
 UNFOLDED_FACTS = Gauge(
     "pilotlift_unfolded_facts",
     "Assignment and event rows written but not yet folded into the per-customer totals",
@@ -35,12 +38,14 @@ def _pass(engine: Engine) -> int:
 
 
 async def run_aggregation(engine: Engine, every_seconds: float) -> None:
-    """The loop: a pass, then the next at once after a full pass (a backlog; writers take
-    their turn on the lock in between), else after ``every_seconds``."""
+    """The loop: a pass, then the next soon after a full pass (a backlog), else after
+    ``every_seconds``. "Soon" leaves the requests a turn: SQLite's writers queue on one lock
+    that is not fair, and back-to-back passes starved a second worker's single-customer
+    requests (p99 0.5 s while a backlog of 100,000 assignments was folded)."""
     while True:
         folded = 0
         try:
             folded = await asyncio.to_thread(_pass, engine)
         except Exception:  # keep the loop alive; the next tick retries
             log.exception("folding facts into the totals failed; retrying")
-        await asyncio.sleep(0 if folded >= fold_rows(engine) else every_seconds)
+        await asyncio.sleep(BACKLOG_PAUSE if folded >= fold_rows(engine) else every_seconds)

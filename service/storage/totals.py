@@ -94,40 +94,54 @@ _STAGED_ASSIGNMENTS = Staged(
 )  # fmt: skip
 
 
-def _event_target(table: str, staged: Staged) -> Target:
+SEQ_ROWS = 2_000
+"""On SQLite a transaction numbers its rows in runs of this many (``seq`` + the run's index),
+so the aggregator can fold a 100k-row batch in several short passes: each pass holds the one
+write lock (PostgreSQL tags a transaction's rows with its id; a pass there blocks no writer)."""
+
+
+def _row_seq(conn: Connection) -> str:
+    """The ``seq`` of a staged row in an ``INSERT ... SELECT`` from the stage."""
+    return ":seq" if is_postgres(conn) else f"(:seq + (rowid - 1) / {SEQ_ROWS})"
+
+
+def _event_target(table: str, staged: Staged, row_seq: str) -> Target:
     # Rows arrive in customer order (see events.ingestion) and SQLite inserts them so; on
     # PostgreSQL the primary key's order keeps concurrent ingestions from deadlocking.
     return Target(
         table=table,
         columns=f"{staged.column_list}, seq",
-        select=f"{staged.column_list}, :seq",
+        select=f"{staged.column_list}, {row_seq}",
         same_key="t.id = {s}.id",
         postgres_order="ORDER BY id",
         sqlite_order="ORDER BY customer_id",
     )
 
 
-_ASSIGNMENT_TARGET = Target(
-    table="assignments",
-    columns='pilot_id, customer_id, "group", assigned_at, source, seq',
-    select=':pilot_id, customer_id, "group", assigned_at, source, :seq',
-    same_key="t.pilot_id = :pilot_id AND t.customer_id = {s}.customer_id",
-    postgres_order="ORDER BY customer_id",
-    sqlite_order="ORDER BY customer_id",
-)
+def _assignment_target(row_seq: str) -> Target:
+    return Target(
+        table="assignments",
+        columns='pilot_id, customer_id, "group", assigned_at, source, seq',
+        select=f':pilot_id, customer_id, "group", assigned_at, source, {row_seq}',
+        same_key="t.pilot_id = :pilot_id AND t.customer_id = {s}.customer_id",
+        postgres_order="ORDER BY customer_id",
+        sqlite_order="ORDER BY customer_id",
+    )
 
 
-def write_seq(conn: Connection) -> int:
-    """The number this write transaction tags its rows with: PostgreSQL's transaction id, or on
-    SQLite the next value of a counter (the one writer holds the lock, so numbers of committed
-    transactions never pass a running one)."""
+def write_seq(conn: Connection, rows: int = 1) -> int:
+    """The number this write transaction tags its (up to ``rows``) rows with: PostgreSQL's
+    transaction id, or on SQLite the next value of a counter, advanced past the runs of
+    :data:`SEQ_ROWS` rows (the one writer holds the lock, so numbers of committed transactions
+    never pass a running one)."""
     if is_postgres(conn):
         return int(conn.exec_driver_sql("SELECT pg_current_xact_id()::text::bigint").scalar_one())
-    return int(
-        conn.exec_driver_sql(
-            "UPDATE aggregation SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq"
-        ).scalar_one()
-    )
+    runs = max(1, -(-rows // SEQ_ROWS))
+    last = conn.execute(
+        text("UPDATE aggregation SET last_seq = last_seq + :runs WHERE id = 1 RETURNING last_seq"),
+        {"runs": runs},
+    ).scalar_one()
+    return int(last) - runs + 1
 
 
 def folded_below(conn: Connection) -> int:
@@ -252,8 +266,8 @@ def record_assignments(
         conn,
         _STAGED_ASSIGNMENTS,
         rows,
-        _ASSIGNMENT_TARGET,
-        params={"pilot_id": pilot_id, "seq": write_seq(conn)},
+        _assignment_target(_row_seq(conn)),
+        params={"pilot_id": pilot_id, "seq": write_seq(conn, len(rows))},
     )
 
 
@@ -265,13 +279,13 @@ def store_events(
     """Store the exposures ``(id, pilot, customer, ts)`` and conversions ``(id, customer,
     event, ts, value)`` not stored yet (an id is unique across both tables); returns how many
     of each were new."""
-    values = {"seq": write_seq(conn)}
+    values = {"seq": write_seq(conn, max(len(exposures), len(conversions)))}
     stored = []
     for rows, staged, table, other in (
         (exposures, _STAGED_EXPOSURES, "exposures", "conversions"),
         (conversions, _STAGED_CONVERSIONS, "conversions", "exposures"),
     ):
-        target = _event_target(table, staged)
+        target = _event_target(table, staged, _row_seq(conn))
         if not rows:
             stored.append(0)
             continue
