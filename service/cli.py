@@ -150,6 +150,24 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fold(args: argparse.Namespace) -> int:
+    """Fold every fact written so far into the per-customer totals, then exit (for deployments
+    that run the service with ``PILOTLIFT_AGGREGATE_EVERY_SECONDS=0`` and fold from a job)."""
+    from service.settings import Settings
+    from service.storage.aggregator import backlog, catch_up
+    from service.storage.engine import create_storage_engine, migrate
+
+    engine = create_storage_engine(Settings.from_env().database_url)
+    try:
+        migrate(engine)
+        before = backlog(engine).rows
+        catch_up(engine, timeout=args.timeout)
+        print(f"folded {before:,} fact rows into the totals; {backlog(engine).rows:,} left")
+    finally:
+        engine.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pilotlift", description="Experiment and lift-testing service for marketing pilots."
@@ -194,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", help="file to write (default: standard output)")
     report.add_argument("--publish", action="store_true", help="also publish it (immutable)")
     report.set_defaults(func=_report)
+
+    fold = sub.add_parser("fold", help="fold the facts written so far into the totals, then exit")
+    fold.add_argument("--timeout", type=float, default=600.0, help="seconds to wait at most")
+    fold.set_defaults(func=_fold)
     return parser
 
 

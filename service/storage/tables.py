@@ -123,8 +123,8 @@ conversions = Table(
     Index("ix_conversions_customer_event_ts_value", "customer_id", "event", "ts", "value"),
 )
 
-# Per pilot, conversion event, group and customer: the totals the results need, kept current in
-# the same transaction as every assignment and event write (see service.storage.totals). The
+# Per pilot, conversion event, group and customer: the totals the results need, holding every
+# fact below the aggregator's watermark (see service.storage.totals and .aggregator). The
 # primary key puts one group's customers of one event next to each other, so the results read
 # a contiguous range instead of joining every event. ``event = ''`` holds the exposures (a
 # conversion event name is never empty).

@@ -3,14 +3,17 @@
 A real server with its aggregator switched off (``PILOTLIFT_AGGREGATE_EVERY_SECONDS=0``) takes
 assignments, exposures and conversions (some before assignment, some late, some duplicated);
 results at several ``as_of`` are read while nothing is folded (every number from the raw
-rows), then the aggregator catches up (the whole backlog folded) and the same looks
+rows), then ``pilotlift fold`` folds the whole backlog and the same looks
 are read again from the totals. A second server with the default aggregator shows the backlog
 going to zero on its own, with the same answers.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from service.storage.aggregator import backlog, catch_up
+from service.storage.aggregator import backlog
 from service.storage.engine import create_storage_engine
 from service.testing import ServerProcess
 
@@ -95,7 +98,11 @@ def test_results_are_the_same_while_the_aggregator_lags_and_after(
             lag = backlog(engine).rows
             assert lag > 2500  # nothing folded: every fact beyond the watermark
             lagging = _looks(client)
-            catch_up(engine)
+            # The operator's catch-up for a deployment that folds from a job: `pilotlift fold`.
+            env = dict(os.environ, PILOTLIFT_DATABASE_URL=str(module_database))
+            done = subprocess.run([sys.executable, "-m", "service.cli", "fold"], env=env,
+                                  capture_output=True, text=True, check=True)  # fmt: skip
+            assert done.stdout.strip() == f"folded {lag:,} fact rows into the totals; 0 left"
             assert backlog(engine).rows == 0
             caught_up = _looks(client)
         assert _rounded(caught_up) == _rounded(lagging)
