@@ -1,28 +1,31 @@
-"""The one staging routine: carry a batch into set-based SQL, keep only rows not stored yet,
-store them and update what depends on them, on SQLite and PostgreSQL alike.
+"""The one staging routine: carry a batch into set-based SQL, keep only rows not stored yet and
+store them, on SQLite and PostgreSQL alike.
 
-Every write of a batch (exposures, conversions, first assignments) is the same five steps:
+Every write of a batch (exposures, conversions, first assignments) is the same four steps:
 **stage** the rows in a per-connection temporary table (binary ``COPY`` on PostgreSQL), **drop**
 rows that clash with another table (an event id is unique across both event tables), **insert**
-the rows whose key is not stored yet, **follow** with the statement that keeps the totals current
-for exactly the inserted rows, and **clear** the stage (on PostgreSQL the commit clears it, and a
-second stage in the same transaction clears it first). The dialects differ only in how:
+the rows whose key is not stored yet, and **clear** the stage (on PostgreSQL the commit clears
+it, and a second stage in the same transaction clears it first). The per-customer totals
+follow later (:mod:`service.storage.aggregator`). The dialects differ only in how:
 
-* PostgreSQL: ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` feeds the follow-up statement in
-  one CTE, so concurrent writers never double count; rows go in key order (no deadlock).
+* PostgreSQL: event ids are usually new, so a plain insert in the stage's order is tried
+  first, in a savepoint; a batch with a stored or concurrently written id takes the careful
+  path, ``INSERT ... ON CONFLICT DO NOTHING`` in key order (concurrent writers then never
+  deadlock). Assignments take the careful path at once (customers are asked for again).
 * SQLite: the transaction holds the only write lock, so deleting the staged rows already stored
-  makes every remaining row new, and the follow-up reads the stage itself.
+  makes every remaining row new.
 
 Domain code calls :mod:`service.storage.totals`, never this module's SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 __all__ = ["Staged", "Target", "clear", "insert_new", "is_postgres", "stage"]
 
@@ -50,6 +53,37 @@ class Target:
     same_key: str
     postgres_order: str
     sqlite_order: str
+    expect_new: bool = False
+    """Keys are usually new (event ids, not customers asked for again): on PostgreSQL try a
+    plain insert first (:func:`_insert_all`)."""
+
+
+def _insert_all(
+    conn: Connection, target: Target, stage_name: str, values: Mapping[str, object]
+) -> int | None:
+    """PostgreSQL, when the batch's keys are usually new (event ids): insert every staged row
+    in the stage's order, in a savepoint; ``None`` if a key clashed (a resent event, or a
+    concurrent batch with the same ids), after rolling the savepoint back.
+
+    A plain insert in customer order costs about half of ``ON CONFLICT DO NOTHING`` in key
+    order (100,000 conversions into a 1M-row table: 0.63–0.75 s against 1.21–1.45 s): no
+    speculative insertion, no sort, and the by-customer index is filled at its right places
+    in turn. The careful path stays for a batch that clashes.
+    """
+    try:
+        with conn.begin_nested():
+            inserted = conn.execute(
+                text(
+                    f"INSERT INTO {target.table} ({target.columns})"
+                    f" SELECT {target.select} FROM {stage_name}"
+                ),
+                values,
+            )
+            return max(inserted.rowcount, 0)
+    except (IntegrityError, OperationalError) as exc:
+        if getattr(exc.orig, "sqlstate", None) in _KEY_CLASHES:
+            return None
+        raise
 
 
 def is_postgres(conn: Connection) -> bool:
@@ -98,12 +132,8 @@ def clear(conn: Connection, staged: Staged) -> None:
         conn.exec_driver_sql(f"DELETE FROM {staged.name}")
 
 
-# The follow-up statement of the inserted rows: given the relation that holds them (a CTE on
-# PostgreSQL, the stage on SQLite) and the ORDER BY to write in, the SQL to run.
-FollowUp = Callable[[str, str], str]
-
-# PostgreSQL upserts in key order so concurrent ingestions lock rows in the same order.
-KEY_ORDER = "ORDER BY 1, 2, 3, 4"
+# PostgreSQL's unique violation and deadlock: a stored or concurrently written key.
+_KEY_CLASHES = ("23505", "40P01")
 
 
 def insert_new(
@@ -114,10 +144,9 @@ def insert_new(
     *,
     params: Mapping[str, object] | None = None,
     unique_with: str | None = None,
-    follow_up: FollowUp | None = None,
 ) -> int:
-    """Stage ``rows``, store those whose key is not stored yet (nor, with ``unique_with``, in
-    that table's ``id``), run ``follow_up`` over exactly them; returns how many were new."""
+    """Stage ``rows`` and store those whose key is not stored yet (nor, with ``unique_with``,
+    in that table's ``id``); returns how many were new."""
     values = dict(params or {})
     stage(conn, staged, rows)
     if unique_with is not None:
@@ -127,29 +156,19 @@ def insert_new(
         )
     s = staged.name
     if is_postgres(conn):
-        if follow_up is None:
-            inserted = conn.execute(
-                text(
-                    f"INSERT INTO {target.table} ({target.columns})"
-                    f" SELECT {target.select} FROM {s} {target.postgres_order}"
-                    " ON CONFLICT DO NOTHING"
-                ),
-                values,
-            )
-            return max(inserted.rowcount, 0)
-        added = f", added AS ({follow_up('ins', KEY_ORDER)})"
-        statement = f"""
-            WITH ins AS (
-                INSERT INTO {target.table} ({target.columns})
-                SELECT {target.select} FROM {s} {target.postgres_order}
-                ON CONFLICT DO NOTHING
-                RETURNING {target.columns}
-            ){added}
-            SELECT COUNT(*) FROM ins
-        """
-        stored = int(conn.execute(text(statement), values).scalar_one())
-        clear(conn, staged)
-        return stored
+        if target.expect_new:
+            stored = _insert_all(conn, target, s, values)
+            if stored is not None:
+                return stored
+        inserted = conn.execute(
+            text(
+                f"INSERT INTO {target.table} ({target.columns})"
+                f" SELECT {target.select} FROM {s} {target.postgres_order}"
+                " ON CONFLICT DO NOTHING"
+            ),
+            values,
+        )
+        return max(inserted.rowcount, 0)
     same_key = target.same_key.format(s=s)
     conn.execute(
         text(f"DELETE FROM {s} WHERE EXISTS (SELECT 1 FROM {target.table} t WHERE {same_key})"),
@@ -162,7 +181,5 @@ def insert_new(
         ),
         values,
     ).rowcount
-    if stored and follow_up is not None:
-        conn.execute(text(follow_up(s, "")), values)
     clear(conn, staged)
     return max(stored, 0)

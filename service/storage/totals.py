@@ -115,6 +115,7 @@ def _event_target(table: str, staged: Staged, row_seq: str) -> Target:
         same_key="t.id = {s}.id",
         postgres_order="ORDER BY id",
         sqlite_order="ORDER BY customer_id",
+        expect_new=True,
     )
 
 

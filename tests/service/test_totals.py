@@ -331,3 +331,21 @@ def test_migration_backfills_the_totals_of_existing_data(engine: Engine) -> None
     assert len(before) > 500
     rounded = [[round(v, 6) if isinstance(v, float) else v for v in row] for row in before]
     assert [[round(v, 6) if isinstance(v, float) else v for v in row] for row in after] == rounded
+
+
+def test_a_batch_with_stored_ids_stores_only_the_new_ones(engine: Engine) -> None:
+    """The plain insert of new ids fails on a stored one (PostgreSQL); the batch then takes the
+    careful path and still stores exactly its new rows, counting the rest as duplicates."""
+    for key in ("alpha", "beta"):
+        create_pilot(engine, _pilot(key, window=3, lookback=5), T0 - 20 * DAY)
+    history = History(seed=5)
+    first = history.batch(400)
+    outcome = ingest_events(engine, first, T0 + 30 * DAY, max_future=timedelta(hours=24))
+    assert (outcome.accepted, outcome.duplicates) == (400, 0)
+    fresh = history.batch(300)  # 300 new, 15 resent from the first, one id of another table
+    outcome = ingest_events(engine, fresh, T0 + 30 * DAY, max_future=timedelta(hours=24))
+    assert (outcome.accepted, outcome.duplicates) == (300, 16)
+    again = ingest_events(engine, first + fresh, T0 + 30 * DAY, max_future=timedelta(hours=24))
+    assert (again.accepted, again.duplicates) == (0, 716)
+    stored = _rows(engine, "SELECT (SELECT COUNT(*) FROM conversions) + COUNT(*) FROM exposures")
+    assert stored[0][0] == 700
