@@ -86,7 +86,9 @@ def best_rate(work: Callable[[], object], n: int, repeat: int = 3) -> float:
     return n / best
 
 
-def in_process(n: int = 1_000_000) -> None:
+def in_process(n: int = 1_000_000) -> float | None:
+    """Our hash in process, and GrowthBook's for reference; returns GrowthBook's bare hash rate
+    (None without the SDK), the yardstick of the HTTP batch assignment below."""
     rule = AssignmentRule(KEY, 0.1, ("a", "b"), (1.0, 1.0), traffic=0.9)
     ids = [f"customer-{i:08d}" for i in range(n)]
     ours = best_rate(lambda: rule.group_codes(ids), n)
@@ -96,7 +98,7 @@ def in_process(n: int = 1_000_000) -> None:
         from growthbook.core import gbhash
     except ImportError:
         print("  (GrowthBook SDK not installed: `pip install growthbook` for the reference)")
-        return
+        return None
     sample = ids[:100_000]
     gb = GrowthBook(attributes={"id": ""})
     exp = Experiment(key=KEY, variations=[0, 1, 2], weights=[0.1, 0.45, 0.45], coverage=0.9)
@@ -112,6 +114,7 @@ def in_process(n: int = 1_000_000) -> None:
         f"  GrowthBook SDK: gb.run() {run_rate:,.0f} ids/s (pilotlift {ours / run_rate:.1f}×),"
         f" bare gbhash {hash_rate:,.0f} ids/s (pilotlift {ours / hash_rate:.1f}×)"
     )
+    return hash_rate
 
 
 class MemoryWatch:
@@ -414,7 +417,7 @@ def big_results(n: int = 10_000_000, n_events: int = 30_000_000) -> None:
             server.stop()
 
 
-def run_backend(backend: str, n: int, n_events: int) -> None:
+def run_backend(backend: str, n: int, n_events: int, reference: float | None = None) -> None:
     """Half the customers and events through one worker, half through two, then results."""
     now = datetime.now(UTC)
     postgres = backend == "postgresql"
@@ -436,8 +439,9 @@ def run_backend(backend: str, n: int, n_events: int) -> None:
                 path = f"/v1/experiments/{KEY}/assignments"
                 elapsed = post_all(server.url, path, bodies, "application/json", workers)
                 rate = len(half) / elapsed
+                versus = f"; {rate / reference:.2f}× GrowthBook's bare hash" if reference else ""
                 print(f"[{label}] HTTP batch assignment with recording: {rate:,.0f} ids/s"
-                      f" ({len(half):,} new customers)")  # fmt: skip
+                      f" ({len(half):,} new customers{versus})")  # fmt: skip
                 path = "/v1/channels/bau/eligibility"
                 elapsed = post_all(server.url, path, bodies, "application/json", workers)
                 print(f"[{label}] HTTP batch eligibility with recording:"
@@ -499,9 +503,9 @@ def main() -> None:
     print(
         f"{datetime.now(UTC):%Y-%m-%d}, {psutil.cpu_count()} cores, python {sys.version.split()[0]}"
     )
-    in_process()
+    reference = in_process()
     for backend in args.backends.split(","):
-        run_backend(backend, args.customers, args.events)
+        run_backend(backend, args.customers, args.events, reference)
 
 
 if __name__ == "__main__":
