@@ -145,6 +145,17 @@ class MemoryWatch:
         return max(self.peak.values(), default=0) / 2**20
 
 
+def in_threads(work: Callable[[list[Any]], None], items: list[Any], clients: int) -> float:
+    """``work`` on every ``clients``-th item, one thread each, all at once; the seconds taken."""
+    threads = [threading.Thread(target=work, args=(items[i::clients],)) for i in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
 def post_all(url: str, path: str, bodies: list[bytes], content_type: str, clients: int) -> float:
     """POST every body, ``clients`` threads in parallel; returns the elapsed seconds."""
     errors: list[str] = []
@@ -156,15 +167,10 @@ def post_all(url: str, path: str, bodies: list[bytes], content_type: str, client
                 if r.status_code != 200:
                     errors.append(f"{r.status_code} {r.text[:200]}")
 
-    threads = [threading.Thread(target=worker, args=(bodies[i::clients],)) for i in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    elapsed = in_threads(worker, bodies, clients)
     if errors:
         raise RuntimeError(errors[0])
-    return time.perf_counter() - start
+    return elapsed
 
 
 def assignment_bodies(ids: list[str]) -> list[bytes]:
@@ -287,15 +293,10 @@ def load_limit(engine: Engine, parts: list[tuple[Any, Any]], clients: int) -> fl
         finally:
             raw.close()
 
-    threads = [threading.Thread(target=worker, args=(parts[i::clients],)) for i in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    elapsed = in_threads(worker, parts, clients)
     if errors:
         raise errors[0]
-    return time.perf_counter() - start
+    return elapsed
 
 
 def single_customer(url: str, prefix: str, seconds: int = 10, connections: int = 16) -> str:

@@ -19,7 +19,6 @@ or without ``--url`` to start a service in-process on a temporary SQLite file.
 
 from __future__ import annotations
 
-import argparse
 import math
 import secrets
 from datetime import datetime, timedelta
@@ -28,7 +27,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from service.testing import local_service
+from service.testing import run_example
 
 N = 40_000
 HOLDOUT_SHARE = 0.05
@@ -138,15 +137,7 @@ def report(results: dict[str, Any], truth: float, pilot_groups: dict[str, int]) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", help="a running pilotlift service (default: start one)")
-    args = parser.parse_args()
-    if args.url:
-        with httpx.Client(base_url=args.url, timeout=300) as client:
-            print(report(*run(client)))
-        return
-    with local_service("channel.db") as url, httpx.Client(base_url=url, timeout=300) as client:
-        print(report(*run(client)))
+    run_example(__doc__.splitlines()[0], "channel.db", lambda client: report(*run(client)))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ or without ``--url`` to start a service in-process on a temporary SQLite file.
 
 from __future__ import annotations
 
-import argparse
 import json
 import secrets
 from datetime import datetime, timedelta
@@ -33,7 +32,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from service.testing import local_service
+from service.testing import run_example
 from stats.geo import GeoPanel, inject_lift, simulate_panel
 
 REGIONS, PRE_DAYS, TEST_DAYS = 48, 91, 28
@@ -144,15 +143,7 @@ def report(outcome: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", help="a running pilotlift service (default: start one)")
-    args = parser.parse_args()
-    if args.url:
-        with httpx.Client(base_url=args.url, timeout=300) as client:
-            print(report(run(client)))
-        return
-    with local_service("geo.db") as url, httpx.Client(base_url=url, timeout=300) as client:
-        print(report(run(client)))
+    run_example(__doc__.splitlines()[0], "geo.db", lambda client: report(run(client)))
 
 
 if __name__ == "__main__":

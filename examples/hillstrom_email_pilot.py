@@ -18,16 +18,15 @@ or without ``--url`` to start one in-process on a temporary SQLite file.
 
 from __future__ import annotations
 
-import argparse
 import csv
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from service.testing import local_service, run_example
 
 DATA = Path(__file__).parent / "data" / "hillstrom.csv"
 KEY = "hillstrom-email"
@@ -151,39 +150,26 @@ def load_pilot(client: httpx.Client, rows: list[dict[str, str]]) -> dict[str, An
     return fetch_results(client, cuped=False)
 
 
-@contextmanager
-def local_server(database_url: str | None = None) -> Iterator[str]:
-    """An in-process service on ``database_url`` (default: a temporary SQLite file)."""
-    from service.app import create_app
-    from service.runtime.server import ThreadedServer, free_port
-    from service.settings import Settings
+def _campaign_clock() -> datetime:
+    """The campaign is in the past: the service's clock sits just after it."""
+    return CAMPAIGN + timedelta(days=15)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        # The campaign is in the past: the service's clock sits just after it.
-        clock_now = CAMPAIGN + timedelta(days=15)
-        url = database_url or f"{tmp}/hillstrom.db"
-        app = create_app(Settings(database_url=url, clock=lambda: clock_now))
-        server = ThreadedServer(app, "127.0.0.1", free_port())
-        server.start()
-        try:
-            yield server.url
-        finally:
-            server.stop()
+
+def local_server(database_url: str | None = None) -> AbstractContextManager[str]:
+    """An in-process service on ``database_url`` (default: a temporary SQLite file)."""
+    return local_service("hillstrom.db", database_url=database_url, clock=_campaign_clock)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", help="a running pilotlift service (default: start one)")
-    args = parser.parse_args()
-    rows = read_rows()
     from service.demo.run import format_results
 
-    if args.url:
-        with httpx.Client(base_url=args.url, timeout=300) as client:
-            print(format_results(load_pilot(client, rows)))
-        return
-    with local_server() as url, httpx.Client(base_url=url, timeout=300) as client:
-        print(format_results(load_pilot(client, rows)))
+    rows = read_rows()
+    run_example(
+        __doc__.splitlines()[0],
+        "hillstrom.db",
+        lambda client: format_results(load_pilot(client, rows)),
+        clock=_campaign_clock,
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ hacks. Nothing in the service imports this module.
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import os
 import secrets
 import signal
@@ -14,8 +16,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,7 @@ import psycopg
 
 from service.runtime.server import free_port
 
-__all__ = ["ADMIN_URL", "ServerProcess", "local_service", "throwaway_database"]
+__all__ = ["ADMIN_URL", "ServerProcess", "local_service", "run_example", "throwaway_database"]
 
 
 class ServerProcess:
@@ -127,18 +130,51 @@ def throwaway_database() -> Iterator[str]:
 
 
 @contextmanager
-def local_service(database_name: str = "pilotlift.db") -> Iterator[str]:
-    """An in-process service on a temporary SQLite file (the examples run against it when no
-    server is given); yields its base URL."""
+def local_service(
+    database_name: str = "pilotlift.db",
+    *,
+    database_url: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Iterator[str]:
+    """An in-process service on ``database_url``, by default a temporary SQLite file (the
+    examples run against it when no server is given), with an optional fixed ``clock``;
+    yields its base URL."""
     from service.app import create_app
     from service.runtime.server import ThreadedServer
     from service.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(Settings(database_url=f"{tmp}/{database_name}"))
+        url = database_url or f"{tmp}/{database_name}"
+        settings = Settings(database_url=url)
+        if clock is not None:
+            settings = dataclasses.replace(settings, clock=clock)
+        app = create_app(settings)
         server = ThreadedServer(app, "127.0.0.1", free_port())
         server.start()
         try:
             yield server.url
         finally:
             server.stop()
+
+
+def run_example(
+    description: str,
+    database_name: str,
+    work: Callable[[httpx.Client], str],
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> None:
+    """The command line of every example: ``--url`` of a running service, or a service of its
+    own (:func:`local_service`); prints what ``work`` returns."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--url", help="a running pilotlift service (default: start one)")
+    args = parser.parse_args()
+    if args.url:
+        with httpx.Client(base_url=args.url, timeout=300) as client:
+            print(work(client))
+        return
+    with (
+        local_service(database_name, clock=clock) as url,
+        httpx.Client(base_url=url, timeout=300) as client,
+    ):
+        print(work(client))
