@@ -15,6 +15,10 @@ follow later (:mod:`service.storage.aggregator`). The dialects differ only in ho
 * SQLite: the transaction holds the only write lock, so deleting the staged rows already stored
   makes every remaining row new.
 
+A small batch (up to :data:`LISTED_ROWS` rows: a group commit of one-customer requests) skips
+the temporary table: its rows are listed in the statement itself, as a ``VALUES`` table named
+like the stage, and the same clauses select, filter and order them in one round trip.
+
 Domain code calls :mod:`service.storage.totals`, never this module's SQL.
 """
 
@@ -27,7 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-__all__ = ["Staged", "Target", "clear", "insert_new", "is_postgres", "stage"]
+__all__ = ["LISTED_ROWS", "Staged", "Target", "clear", "insert_new", "is_postgres", "stage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +140,66 @@ def clear(conn: Connection, staged: Staged) -> None:
 _KEY_CLASHES = ("23505", "40P01")
 
 
+LISTED_ROWS = 100
+"""Most rows written from a ``VALUES`` list instead of the temporary table. Staging costs a
+fixed five to seven round trips (create, clear, ``COPY``, ``ANALYZE``; a delete on SQLite),
+which is most of a small write: a group commit of eight one-customer requests took 1.95 ms on
+PostgreSQL, staged."""
+
+
+def _listed(
+    conn: Connection, staged: Staged, rows: Sequence[Sequence[Any]], values: dict[str, object]
+) -> str:
+    """``WITH <stage>(columns) AS (VALUES ...)``: the rows as a table named like the stage,
+    with the stage's column types (the first row is cast; ``VALUES`` takes its types from it)
+    and, on SQLite, a ``rowid`` that numbers the rows as the temporary table would."""
+    sqlite = not is_postgres(conn)
+    names = [name for name, _ in staged.columns] + (["rowid"] if sqlite else [])
+    listed = []
+    for i, row in enumerate(rows):
+        marks = []
+        for (_, kind), j in zip(staged.columns, range(len(row))):
+            values[f"r{i}_{j}"] = row[j]
+            marks.append(f"CAST(:r{i}_{j} AS {kind})" if i == 0 else f":r{i}_{j}")
+        if sqlite:
+            marks.append(str(i + 1))
+        listed.append(f"({', '.join(marks)})")
+    return f"WITH {staged.name} ({', '.join(names)}) AS (VALUES {', '.join(listed)})"
+
+
+def _insert_listed(
+    conn: Connection,
+    staged: Staged,
+    rows: Sequence[Sequence[Any]],
+    target: Target,
+    values: dict[str, object],
+    unique_with: str | None,
+) -> int:
+    """:func:`insert_new` for a small batch, in one statement (same clauses, same order)."""
+    s = staged.name
+    listed = _listed(conn, staged, rows, values)
+    clashes = [f"NOT EXISTS (SELECT 1 FROM {unique_with} o WHERE o.id = {s}.id)"] * bool(
+        unique_with
+    )
+    if is_postgres(conn):
+        where = f" WHERE {' AND '.join(clashes)}" if clashes else ""
+        tail = f"{where} {target.postgres_order} ON CONFLICT DO NOTHING"
+    else:
+        # The one writer holds the lock: a row whose key is not stored is new.
+        stored = f"NOT EXISTS (SELECT 1 FROM {target.table} t WHERE {target.same_key.format(s=s)})"
+        tail = f" WHERE {' AND '.join([*clashes, stored])} {target.sqlite_order}"
+    inserted = conn.execute(
+        text(
+            # The list follows INSERT: Python's sqlite3 counts rows only of a statement that
+            # starts with INSERT.
+            f"INSERT INTO {target.table} ({target.columns})"
+            f" {listed} SELECT {target.select} FROM {s}{tail}"
+        ),
+        values,
+    )
+    return max(inserted.rowcount, 0)
+
+
 def insert_new(
     conn: Connection,
     staged: Staged,
@@ -148,6 +212,8 @@ def insert_new(
     """Stage ``rows`` and store those whose key is not stored yet (nor, with ``unique_with``,
     in that table's ``id``); returns how many were new."""
     values = dict(params or {})
+    if isinstance(rows, Sequence) and len(rows) <= LISTED_ROWS:
+        return _insert_listed(conn, staged, rows, target, values, unique_with) if rows else 0
     stage(conn, staged, rows)
     if unique_with is not None:
         conn.exec_driver_sql(

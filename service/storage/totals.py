@@ -100,9 +100,19 @@ so the aggregator can fold a 100k-row batch in several short passes: each pass h
 write lock (PostgreSQL tags a transaction's rows with its id; a pass there blocks no writer)."""
 
 
+_XACT_SEQ = "pg_current_xact_id()::text::bigint"
+"""PostgreSQL's ``seq``: the writing transaction's id, read in the insert itself (no round
+trip of its own)."""
+
+
 def _row_seq(conn: Connection) -> str:
     """The ``seq`` of a staged row in an ``INSERT ... SELECT`` from the stage."""
-    return ":seq" if is_postgres(conn) else f"(:seq + (rowid - 1) / {SEQ_ROWS})"
+    return _XACT_SEQ if is_postgres(conn) else f"(:seq + (rowid - 1) / {SEQ_ROWS})"
+
+
+def _seq_params(conn: Connection, rows: int) -> dict[str, object]:
+    """The parameters :func:`_row_seq` needs for a write of ``rows`` rows (none on PostgreSQL)."""
+    return {} if is_postgres(conn) else {"seq": write_seq(conn, rows)}
 
 
 def _event_target(table: str, staged: Staged, row_seq: str) -> Target:
@@ -136,7 +146,7 @@ def write_seq(conn: Connection, rows: int = 1) -> int:
     :data:`SEQ_ROWS` rows (the one writer holds the lock, so numbers of committed transactions
     never pass a running one)."""
     if is_postgres(conn):
-        return int(conn.exec_driver_sql("SELECT pg_current_xact_id()::text::bigint").scalar_one())
+        return int(conn.exec_driver_sql(f"SELECT {_XACT_SEQ}").scalar_one())
     runs = max(1, -(-rows // SEQ_ROWS))
     last = conn.execute(
         text("UPDATE aggregation SET last_seq = last_seq + :runs WHERE id = 1 RETURNING last_seq"),
@@ -268,7 +278,7 @@ def record_assignments(
         _STAGED_ASSIGNMENTS,
         rows,
         _assignment_target(_row_seq(conn)),
-        params={"pilot_id": pilot_id, "seq": write_seq(conn, len(rows))},
+        params={"pilot_id": pilot_id, **_seq_params(conn, len(rows))},
     )
 
 
@@ -280,7 +290,7 @@ def store_events(
     """Store the exposures ``(id, pilot, customer, ts)`` and conversions ``(id, customer,
     event, ts, value)`` not stored yet (an id is unique across both tables); returns how many
     of each were new."""
-    values = {"seq": write_seq(conn, max(len(exposures), len(conversions)))}
+    values = _seq_params(conn, max(len(exposures), len(conversions)))
     stored = []
     for rows, staged, table, other in (
         (exposures, _STAGED_EXPOSURES, "exposures", "conversions"),

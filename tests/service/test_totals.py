@@ -333,7 +333,7 @@ def test_migration_backfills_the_totals_of_existing_data(engine: Engine) -> None
     assert [[round(v, 6) if isinstance(v, float) else v for v in row] for row in after] == rounded
 
 
-def test_a_batch_with_stored_ids_stores_only_the_new_ones(engine: Engine) -> None:
+def test_a_batch_with_stored_ids_stores_only_the_new_ones(engine: Engine, listed_rows: int) -> None:
     """The plain insert of new ids fails on a stored one (PostgreSQL); the batch then takes the
     careful path and still stores exactly its new rows, counting the rest as duplicates."""
     for key in ("alpha", "beta"):
@@ -349,3 +349,22 @@ def test_a_batch_with_stored_ids_stores_only_the_new_ones(engine: Engine) -> Non
     assert (again.accepted, again.duplicates) == (0, 716)
     stored = _rows(engine, "SELECT (SELECT COUNT(*) FROM conversions) + COUNT(*) FROM exposures")
     assert stored[0][0] == 700
+
+
+@pytest.fixture(params=[0, 5_000], ids=["staged", "listed"])
+def listed_rows(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Every batch written through the temporary table, or every batch of the tests (up to 700
+    events) as one ``INSERT`` from a ``VALUES`` list."""
+    import service.storage.staging as staging
+
+    monkeypatch.setattr(staging, "LISTED_ROWS", request.param)
+    return int(request.param)
+
+
+def test_batches_listed_or_staged_give_the_same_sums(engine: Engine, listed_rows: int) -> None:
+    """The same sums at every ``as_of``, before and after catch-up, whichever way the rows of
+    every batch went in."""
+    _write_history(engine, FOLDS["midway"])
+    assert _check_every_as_of(engine) == 20
+    catch_up(engine)
+    assert _check_every_as_of(engine) == 20
