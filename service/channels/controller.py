@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from typing import Annotated
 
 from litestar import Controller, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_201_CREATED
 
 from service.channels import costs, eligibility, lifecycle
 from service.channels.results import channel_results
 from service.runtime.dependencies import ActorDep, EngineDep, SettingsDep
+from service.runtime.routes import action
 from service.schema import (
     Channel,
     ChannelCostBatch,
@@ -39,10 +39,6 @@ MethodChoice = Annotated[
     QueryParameter(description="default: sequential while the period runs, fixed once over"),
 ]
 Cuped = Annotated[bool, QueryParameter(description="adjust for the pre-period covariate")]
-
-action = partial(post, status_code=HTTP_200_OK, sync_to_thread=True)
-"""A POST that acts on an existing channel: answered 200 (a POST defaults to 201 Created) and
-run in a worker thread, because the storage calls block."""
 
 
 class ChannelController(Controller):

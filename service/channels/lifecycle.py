@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from service.admin import audit
 from service.assignment.rule import ChannelRule
 from service.errors import Conflict, InvalidInput
-from service.pilots.records import changed_fields, find_row, list_rows, load_row, patched
+from service.pilots.records import find_row, list_rows, load_row, patched, permitted_changes
 from service.schema import Channel, ChannelCreate, ChannelPatch, ChannelPeriod
 from service.storage.sql import read_transaction, write_transaction
 from service.storage.tables import channels, pilots
@@ -197,22 +197,22 @@ def _rescheduled(record: ChannelRecord, days: int, now_us: int) -> str:
 def patch_channel(
     engine: Engine, key: str, patch: ChannelPatch, now: datetime, *, actor: str = "system"
 ) -> ChannelRecord:
-    changes = changed_fields(patch)
     with write_transaction(engine) as conn:
         record = load_channel(conn, key, for_update=True)
+        changes = permitted_changes(
+            patch,
+            record.status,
+            MUTABLE_AFTER_START,
+            "channel",
+            decides="who is held out or what is measured",
+            allowed="name, period_days, margin_rate and budget_step",
+        )
         values: dict[str, Any] = {}
-        if record.status != "draft":
-            frozen = sorted(set(changes) - MUTABLE_AFTER_START)
-            if frozen:
-                raise Conflict(
-                    f"The channel is {record.status}; {', '.join(frozen)} cannot change after"
-                    " start because it decides who is held out or what is measured. Only name,"
-                    " period_days, margin_rate and budget_step may change."
-                )
-            if "period_days" in changes and changes["period_days"] != record.design.period_days:
-                if record.status != "running":
-                    raise Conflict(f"The channel is {record.status}; its periods are over.")
-                values["schedule"] = _rescheduled(record, changes["period_days"], to_us(now))
+        period_days = changes.get("period_days", record.design.period_days)
+        if record.status != "draft" and period_days != record.design.period_days:
+            if record.status != "running":
+                raise Conflict(f"The channel is {record.status}; its periods are over.")
+            values["schedule"] = _rescheduled(record, period_days, to_us(now))
         design = patched(record.design, changes, "channel")
         if record.status == "draft" and "holdout_share" in changes:
             crowded = _crowded_pilots(conn, key, design.holdout_share)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Annotated
 
 from litestar import Controller, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_201_CREATED
 
 from service.pilots import costs, lifecycle
 from service.runtime.dependencies import ActorDep, EngineDep, SettingsDep
+from service.runtime.routes import action
 from service.schema import (
     Conclusion,
     CostBatch,
@@ -24,10 +24,6 @@ from service.schema import (
 from service.schema.common import PilotStatus
 
 __all__ = ["PilotController"]
-
-action = partial(post, status_code=HTTP_200_OK, sync_to_thread=True)
-"""A POST that acts on an existing pilot: answered 200 (a POST defaults to 201 Created) and run
-in a worker thread, because the storage calls block."""
 
 
 class PilotController(Controller):

@@ -21,7 +21,7 @@ from service.admin import audit
 from service.assignment.rule import AssignmentRule, claim_buckets
 from service.channels.eligibility import check_pilot_fits
 from service.errors import Conflict
-from service.pilots.records import changed_fields, list_rows, load_row, patched
+from service.pilots.records import list_rows, load_row, patched, permitted_changes
 from service.schema import Conclusion, Pilot, PilotCreate, PilotPatch
 from service.storage import totals
 from service.storage.sql import read_transaction, write_transaction
@@ -156,30 +156,29 @@ def _claim(conn: Connection, record: PilotRecord, traffic: float) -> str:
 def patch_pilot(
     engine: Engine, key: str, patch: PilotPatch, now: datetime, *, actor: str = "system"
 ) -> Pilot:
-    changes = changed_fields(patch)
     with write_transaction(engine) as conn:
         record = load_pilot(conn, key, for_update=True)
         status = record.pilot.status
+        changes = permitted_changes(
+            patch,
+            status,
+            MUTABLE_WHILE_RUNNING,
+            "pilot",
+            decides="who is in which group or what is tested",
+            allowed="name, hypothesis, owner, planned_duration_days, costs, margin_rate and a"
+            " traffic increase",
+        )
         values: dict[str, Any] = {}
-        if status != "draft":
-            frozen = sorted(set(changes) - MUTABLE_WHILE_RUNNING)
-            if frozen:
+        if status != "draft" and "traffic" in changes:
+            if status != "running":
+                raise Conflict(f"The pilot is {status}; its traffic can no longer change.")
+            if changes["traffic"] < record.pilot.traffic:
                 raise Conflict(
-                    f"The pilot is {status}; {', '.join(frozen)} cannot change after start"
-                    " because it decides who is in which group or what is tested. Only name,"
-                    " hypothesis, owner, planned_duration_days, costs, margin_rate and a"
-                    " traffic increase may change."
+                    f"Traffic can only increase while running ({record.pilot.traffic} →"
+                    f" {changes['traffic']} would remove customers already in the pilot)."
                 )
-            if "traffic" in changes:
-                if status != "running":
-                    raise Conflict(f"The pilot is {status}; its traffic can no longer change.")
-                if changes["traffic"] < record.pilot.traffic:
-                    raise Conflict(
-                        f"Traffic can only increase while running ({record.pilot.traffic} →"
-                        f" {changes['traffic']} would remove customers already in the pilot)."
-                    )
-                if record.pilot.layer is not None:
-                    values["layer_buckets"] = _claim(conn, record, changes["traffic"])
+            if record.pilot.layer is not None:
+                values["layer_buckets"] = _claim(conn, record, changes["traffic"])
         design = patched(record.design, changes, "pilot")
         if status == "draft":
             check_pilot_fits(conn, design.channel, design.holdout_share, key)

@@ -1,6 +1,7 @@
 """What the lifecycles of pilots and channels share: the row by its key, the rows in one
-status (oldest first) and a patched design. Both tables have ``id``, ``key``, ``status`` and
-``created_at``; each lifecycle module turns the rows into its own record."""
+status (oldest first), what a PATCH may change and a patched design. Both tables have ``id``,
+``key``, ``status`` and ``created_at``; each lifecycle module turns the rows into its own
+record."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import Any, TypeVar
 import msgspec
 from sqlalchemy import Connection, Engine, Row, Table, select
 
-from service.errors import InvalidInput, NotFound
+from service.errors import Conflict, InvalidInput, NotFound
 from service.storage.sql import read_transaction
 
-__all__ = ["changed_fields", "find_row", "list_rows", "load_row", "patched"]
+__all__ = ["changed_fields", "find_row", "list_rows", "load_row", "patched", "permitted_changes"]
 
 Design = TypeVar("Design", bound=msgspec.Struct)
 
@@ -49,6 +50,28 @@ def changed_fields(patch: msgspec.Struct) -> dict[str, Any]:
         for name, value in msgspec.structs.asdict(patch).items()
         if value is not msgspec.UNSET
     }
+
+
+def permitted_changes(
+    patch: msgspec.Struct,
+    status: str,
+    mutable: frozenset[str],
+    what: str,
+    *,
+    decides: str,
+    allowed: str,
+) -> dict[str, Any]:
+    """The fields a PATCH body sets (:func:`changed_fields`). Once the {what} has left
+    ``draft``, a field outside ``mutable`` decides ``decides`` and cannot change: 409, naming
+    ``allowed`` as what still can."""
+    changes = changed_fields(patch)
+    frozen = sorted(set(changes) - mutable)
+    if status != "draft" and frozen:
+        raise Conflict(
+            f"The {what} is {status}; {', '.join(frozen)} cannot change after start because it"
+            f" decides {decides}. Only {allowed} may change."
+        )
+    return changes
 
 
 def patched(design: Design, changes: dict[str, Any], what: str) -> Design:

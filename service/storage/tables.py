@@ -27,13 +27,17 @@ metadata = MetaData()
 ID_WIDTH = 128
 """Width of customer and event id columns: the longest id the API accepts (``MAX_ID_LENGTH``)."""
 
+KEY_WIDTH = 64
+"""Width of key and label columns: the longest pilot, channel, variant (group), layer or metric
+key (``KEY_PATTERN``) and event name (``Label``) the API accepts."""
+
 
 def _declared() -> list[Column[Any]]:
     """What pilots and channels share: an id, the caller's key, a status, and the declared
     design as JSON (read and written whole; its shape is owned by service.schema)."""
     return [
         Column("id", Integer, primary_key=True, autoincrement=True),
-        Column("key", String(64), nullable=False, unique=True),
+        Column("key", String(KEY_WIDTH), nullable=False, unique=True),
         Column("status", String(16), nullable=False),
         Column("design", Text, nullable=False),
     ]
@@ -46,6 +50,12 @@ def _lifecycle() -> list[Column[Any]]:
         Column("started_at", BigInteger, nullable=True),
         Column("stopped_at", BigInteger, nullable=True),
     ]
+
+
+def _recorded_at() -> Column[Any]:
+    """When the service stored a posted row (µs): of cost rows, decision-log entries and geo
+    metrics."""
+    return Column("recorded_at", BigInteger, nullable=False)
 
 
 def _costs(name: str, owner: str, *extra: Column[Any]) -> Table:
@@ -61,7 +71,7 @@ def _costs(name: str, owner: str, *extra: Column[Any]) -> Table:
         Column("kind", String(16), nullable=False),
         *extra,
         Column("note", Text, nullable=True),
-        Column("recorded_at", BigInteger, nullable=False),
+        _recorded_at(),
     )
 
 
@@ -70,7 +80,7 @@ pilots = Table(
     metadata,
     # The design: name, variants, metrics, criteria, costs...
     *_declared(),
-    Column("layer", String(64), nullable=True, index=True),
+    Column("layer", String(KEY_WIDTH), nullable=True, index=True),
     Column("layer_buckets", Text, nullable=False, default="[]"),
     Column("has_imports", Boolean, nullable=False, default=False),
     *_lifecycle(),
@@ -90,7 +100,7 @@ assignments = Table(
     metadata,
     Column("pilot_id", Integer, ForeignKey("pilots.id"), primary_key=True),
     Column("customer_id", String(ID_WIDTH), primary_key=True),
-    Column("group", String(64), nullable=False),
+    Column("group", String(KEY_WIDTH), nullable=False),
     Column("assigned_at", BigInteger, nullable=False),
     Column("source", String(8), nullable=False),  # "hash" or "import"
     Column("seq", BigInteger, nullable=False, server_default="0"),  # see aggregation below
@@ -116,7 +126,7 @@ conversions = Table(
     metadata,
     Column("id", String(ID_WIDTH), primary_key=True),
     Column("customer_id", String(ID_WIDTH), nullable=False),
-    Column("event", String(64), nullable=False),
+    Column("event", String(KEY_WIDTH), nullable=False),
     Column("ts", BigInteger, nullable=False),
     Column("value", Float, nullable=False),
     Column("seq", BigInteger, nullable=False, server_default="0"),
@@ -132,8 +142,8 @@ customer_totals = Table(
     "customer_totals",
     metadata,
     Column("pilot_id", Integer, primary_key=True),
-    Column("event", String(64), primary_key=True),
-    Column("group", String(64), primary_key=True),
+    Column("event", String(KEY_WIDTH), primary_key=True),
+    Column("group", String(KEY_WIDTH), primary_key=True),
     Column("customer_id", String(ID_WIDTH), primary_key=True),
     Column("assigned_at", BigInteger, nullable=False),
     Column("n_window", BigInteger, nullable=False),  # events in [assigned_at, + window)
@@ -177,13 +187,13 @@ decision_log = Table(
     "decision_log",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("pilot_key", String(64), nullable=False, index=True),
+    Column("pilot_key", String(KEY_WIDTH), nullable=False, index=True),
     Column("week", String(8), nullable=True),
     Column("action", String(16), nullable=False),
     Column("reasons", Text, nullable=False),
     Column("note", Text, nullable=True),
     Column("source", String(16), nullable=False),
-    Column("recorded_at", BigInteger, nullable=False),
+    _recorded_at(),
     # The share of the planned customers reached at a published review: a look of the
     # group-sequential test (None for conclusions and for reviews published before 0008).
     Column("information_fraction", Float, nullable=True),
@@ -191,7 +201,7 @@ decision_log = Table(
 
 # Costs posted for a pilot beyond its per-exposure and fixed costs. ``variant`` None: shared by
 # the variants by exposures.
-pilot_costs = _costs("pilot_costs", "pilot_id", Column("variant", String(64), nullable=True))
+pilot_costs = _costs("pilot_costs", "pilot_id", Column("variant", String(KEY_WIDTH), nullable=True))
 
 # API keys: only a SHA-256 of the secret is stored (the secret is 256 random bits, so a fast
 # hash cannot be brute-forced; a slow password hash would only slow every request down).
@@ -254,10 +264,10 @@ channel_costs = _costs("channel_costs", "channel_id")
 geo_metrics = Table(
     "geo_metrics",
     metadata,
-    Column("metric", String(64), primary_key=True),
+    Column("metric", String(KEY_WIDTH), primary_key=True),
     Column("geo", String(ID_WIDTH), primary_key=True),
     Column("date", String(10), primary_key=True),
     Column("value", Float, nullable=False),
-    Column("recorded_at", BigInteger, nullable=False),
+    _recorded_at(),
     sqlite_with_rowid=False,
 )

@@ -1,8 +1,9 @@
-"""Column groups that several version scripts declare alike.
+"""Column groups and widths that several version scripts declare alike.
 
 Frozen: a version script must keep creating what it created when it was written, whatever the
-service's tables (``service.storage.tables``) become, so a function here never changes once a
-script uses it. A new shape of column group is a new function; never an edit of one below.
+service's tables (``service.storage.tables``) become, so a function or width here never changes
+once a script uses it. A new shape of column group is a new function, a wider column a new
+migration; never an edit of one below.
 
 Each call returns new ``Column`` objects (a column belongs to one table), in the order the
 tables list them.
@@ -15,12 +16,22 @@ from typing import Any
 import sqlalchemy as sa
 
 __all__ = [
+    "ID_WIDTH",
+    "KEY_WIDTH",
     "autoincrement_id",
     "cost_columns",
+    "cost_table_columns",
     "declared_columns",
     "lifecycle_columns",
     "recorded_at_column",
 ]
+
+ID_WIDTH = 128
+"""Width of the customer, event, cost-row and region id columns (0001, 0006, 0008 to 0010)."""
+
+KEY_WIDTH = 64
+"""Width of the key and label columns: pilot, variant (group), layer and metric keys and event
+names (0001, 0004, 0006, 0008, 0010; and ``declared_columns``)."""
 
 
 def autoincrement_id() -> sa.Column[Any]:
@@ -33,7 +44,7 @@ def declared_columns() -> list[sa.Column[Any]]:
     pilot (0001) or a channel (0009)."""
     return [
         autoincrement_id(),
-        sa.Column("key", sa.String(64), nullable=False, unique=True),
+        sa.Column("key", sa.String(KEY_WIDTH), nullable=False, unique=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("design", sa.Text, nullable=False),
     ]
@@ -56,6 +67,20 @@ def cost_columns() -> list[sa.Column[Any]]:
         sa.Column("date", sa.String(10), nullable=False),
         sa.Column("amount", sa.Float, nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
+    ]
+
+
+def cost_table_columns(owner: str, *extra: sa.Column[Any]) -> list[sa.Column[Any]]:
+    """The columns of a cost table, keyed by the ``owner``'s id and the caller's ``id``: the
+    cost (``cost_columns``), ``extra``, a ``note`` and ``recorded_at``; ``pilot_costs`` (0008,
+    with the ``variant``) and ``channel_costs`` (0009)."""
+    return [
+        sa.Column(owner, sa.Integer, primary_key=True),
+        sa.Column("id", sa.String(ID_WIDTH), primary_key=True),
+        *cost_columns(),
+        *extra,
+        sa.Column("note", sa.Text, nullable=True),
+        recorded_at_column(),
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from service.storage.migrations.columns import autoincrement_id, recorded_at_column
+from service.storage.migrations.columns import KEY_WIDTH, autoincrement_id, recorded_at_column
 
 revision = "0004"
 down_revision = "0003"
@@ -22,7 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "decision_log",
         autoincrement_id(),
-        sa.Column("pilot_key", sa.String(64), nullable=False),
+        sa.Column("pilot_key", sa.String(KEY_WIDTH), nullable=False),
         sa.Column("week", sa.String(8), nullable=True),
         sa.Column("action", sa.String(16), nullable=False),
         sa.Column("reasons", sa.Text, nullable=False),

@@ -19,6 +19,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
+from service.storage.migrations.columns import ID_WIDTH, KEY_WIDTH
+
 revision = "0006"
 down_revision = "0005"
 
@@ -55,9 +57,9 @@ def upgrade() -> None:
     op.create_table(
         "customer_totals",
         sa.Column("pilot_id", sa.Integer, primary_key=True),
-        sa.Column("event", sa.String(64), primary_key=True),
-        sa.Column("grp", sa.String(64), primary_key=True),
-        sa.Column("customer_id", sa.String(128), primary_key=True),
+        sa.Column("event", sa.String(KEY_WIDTH), primary_key=True),
+        sa.Column("grp", sa.String(KEY_WIDTH), primary_key=True),
+        sa.Column("customer_id", sa.String(ID_WIDTH), primary_key=True),
         sa.Column("assigned_at", sa.BigInteger, nullable=False),
         sa.Column("n_window", sa.BigInteger, nullable=False),
         sa.Column("value_window", sa.Float, nullable=False),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from service.storage.migrations.columns import cost_columns, recorded_at_column
+from service.storage.migrations.columns import KEY_WIDTH, cost_table_columns
 
 revision = "0008"
 down_revision = "0007"
@@ -21,12 +21,7 @@ down_revision = "0007"
 def upgrade() -> None:
     op.create_table(
         "pilot_costs",
-        sa.Column("pilot_id", sa.Integer, primary_key=True),
-        sa.Column("id", sa.String(128), primary_key=True),
-        *cost_columns(),
-        sa.Column("variant", sa.String(64), nullable=True),
-        sa.Column("note", sa.Text, nullable=True),
-        recorded_at_column(),
+        *cost_table_columns("pilot_id", sa.Column("variant", sa.String(KEY_WIDTH), nullable=True)),
     )
     with op.batch_alter_table("decision_log") as batch:
         batch.add_column(sa.Column("information_fraction", sa.Float, nullable=True))

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from alembic import op
 
 from service.storage.migrations.columns import (
-    cost_columns,
+    ID_WIDTH,
+    cost_table_columns,
     declared_columns,
     lifecycle_columns,
-    recorded_at_column,
 )
 
 revision = "0009"
@@ -34,19 +34,12 @@ def upgrade() -> None:
         "channel_members",
         sa.Column("channel_id", sa.Integer, primary_key=True),
         sa.Column("period", sa.Integer, primary_key=True),
-        sa.Column("customer_id", sa.String(128), primary_key=True),
+        sa.Column("customer_id", sa.String(ID_WIDTH), primary_key=True),
         sa.Column("grp", sa.String(16), nullable=False),
         sa.Column("first_at", sa.BigInteger, nullable=False),
         sqlite_with_rowid=False,
     )
-    op.create_table(
-        "channel_costs",
-        sa.Column("channel_id", sa.Integer, primary_key=True),
-        sa.Column("id", sa.String(128), primary_key=True),
-        *cost_columns(),
-        sa.Column("note", sa.Text, nullable=True),
-        recorded_at_column(),
-    )
+    op.create_table("channel_costs", *cost_table_columns("channel_id"))
 
 
 def downgrade() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from service.storage.migrations.columns import recorded_at_column
+from service.storage.migrations.columns import ID_WIDTH, KEY_WIDTH, recorded_at_column
 
 revision = "0010"
 down_revision = "0009"
@@ -19,8 +19,8 @@ down_revision = "0009"
 def upgrade() -> None:
     op.create_table(
         "geo_metrics",
-        sa.Column("metric", sa.String(64), primary_key=True),
-        sa.Column("geo", sa.String(128), primary_key=True),
+        sa.Column("metric", sa.String(KEY_WIDTH), primary_key=True),
+        sa.Column("geo", sa.String(ID_WIDTH), primary_key=True),
         sa.Column("date", sa.String(10), primary_key=True),
         sa.Column("value", sa.Float, nullable=False),
         recorded_at_column(),
