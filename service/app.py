@@ -23,7 +23,7 @@ from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import OpenAPIResponse, Operation, Parameter, Reference, Schema
 from litestar.openapi.spec.enums import OpenAPIType
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine
@@ -33,6 +33,7 @@ from service.admin.controller import audit_trail, erase_customer
 from service.admin.keys import KeyRing
 from service.assignment.assigner import Assigner
 from service.assignment.controller import AssignmentController
+from service.assignment.lean_route import LeanAssignments
 from service.channels.controller import ChannelController
 from service.errors import PilotliftError
 from service.events.controller import ingest
@@ -46,12 +47,13 @@ from service.runtime.auth import actor_of, require_scope
 from service.runtime.background import BackgroundLoop
 from service.runtime.controller import health, ready
 from service.runtime.logs import request_id_middleware
+from service.runtime.request_metrics import PROMETHEUS
 from service.schema import ErrorItem, ErrorResponse
 from service.settings import Settings
 from service.storage.engine import create_storage_engine, migrate
 from service.storage.faults import DATABASE_ERRORS, storage_error, summary
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "with_lean_route"]
 
 log = logging.getLogger("pilotlift")
 
@@ -298,7 +300,6 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     )
     every = settings.aggregate_every_seconds
     aggregation = BackgroundLoop(partial(run_aggregation, engine, every) if every > 0 else None)
-    prometheus = PrometheusConfig(app_name="pilotlift", prefix="pilotlift", group_path=True)
     app = Litestar(
         route_handlers=[
             PilotController,
@@ -344,7 +345,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
             413: _too_large,
             500: _unexpected_error,
         },
-        middleware=[request_id_middleware, prometheus.middleware],
+        middleware=[request_id_middleware, PROMETHEUS.middleware],
         openapi_config=OpenAPIConfig(
             title="pilotlift",
             version="1",
@@ -363,3 +364,15 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Litestar:
     )
     _document_errors(app)
     return app
+
+
+def with_lean_route(app: Litestar) -> LeanAssignments:
+    """The app as served: the lean route of single-customer assignment in front of it
+    (:mod:`service.assignment.lean_route`)."""
+    return LeanAssignments(
+        app,  # type: ignore[arg-type]  # Litestar's scope is a TypedDict; the route's a mapping
+        assigner=app.state.assigner,
+        settings=app.state.settings,
+        keyring=app.state.keyring,
+        allow_open=app.state.allow_open,
+    )

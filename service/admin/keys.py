@@ -18,13 +18,22 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.admin import audit
-from service.errors import Conflict, InvalidInput, NotFound
+from service.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from service.schema import ApiKeyInfo, Scope
 from service.storage.sql import read_transaction, write_transaction
 from service.storage.tables import api_keys
 from service.timeutil import from_us, to_us
 
-__all__ = ["KeyRing", "Principal", "create_key", "hash_key", "list_keys", "revoke_key"]
+__all__ = [
+    "OPEN",
+    "KeyRing",
+    "Principal",
+    "authenticate",
+    "create_key",
+    "hash_key",
+    "list_keys",
+    "revoke_key",
+]
 
 SCOPES: tuple[Scope, ...] = ("admin", "read", "assign")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -131,3 +140,35 @@ class KeyRing:
     def lookup(self, secret: str) -> tuple[str, str, bool] | None:
         """(name, scope, revoked) of a presented secret, or ``None`` if unknown."""
         return self.snapshot().get(hash_key(secret))
+
+
+OPEN = Principal("open", "open")
+"""The caller of a service with no keys, which answers only on a loopback address."""
+
+
+def authenticate(ring: KeyRing, allow_open: bool, authorization: str, needed: Scope) -> Principal:
+    """The caller presenting the ``Authorization`` header ``authorization`` to a call that
+    needs scope ``needed``. Missing, unknown or revoked key → :class:`Unauthorized`; a key
+    without the scope → :class:`Forbidden`; no key in the database → :data:`OPEN` where
+    ``allow_open`` (a loopback address), else :class:`Unauthorized`. The one home of the rule:
+    the app's guard and the lean assignment route both ask here."""
+    if not ring.any_keys():
+        if allow_open:
+            return OPEN
+        raise Unauthorized(
+            "No API keys exist and this server is not on a loopback address; create one with"
+            " `pilotlift keys create --scope admin` and send it as 'Authorization: Bearer <key>'."
+        )
+    scheme, _, secret = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'.")
+    found = ring.lookup(secret.strip())
+    if found is None:
+        raise Unauthorized("Unknown API key.")
+    name, scope, revoked = found
+    if revoked:
+        raise Unauthorized(f"The API key {name!r} was revoked.")
+    principal = Principal(name, scope)
+    if not principal.allows(needed):
+        raise Forbidden(f"The API key {name!r} has scope {scope!r}; this call needs {needed!r}.")
+    return principal

@@ -41,6 +41,9 @@ from service.assignment.rule import AssignmentRule
 from service.channels.eligibility import channel_cache
 from service.geo.rules import regions_not_customers
 from service.pilots.lifecycle import PilotRecord, get_pilot
+from service.runtime.metrics import ASSIGNMENTS_RECORDED, ASSIGNMENTS_SERVED
+from service.schema import AssignmentResponse, CustomerAssignment
+from service.settings import Settings
 from service.timeutil import to_us
 
 __all__ = ["GROUP_COMMIT_MAX_IDS", "Assigner"]
@@ -109,6 +112,23 @@ class Assigner:
             result = await self._commit.submit(self._request(record, rule, customer_ids, now))
         groups, new = result
         return record.pilot.key, groups, new
+
+    async def respond(
+        self, key: str, customer_ids: Sequence[str], settings: Settings
+    ) -> AssignmentResponse:
+        """The answer to ``POST /v1/experiments/{key}/assignments``: the server's limits, then
+        the groups in request order, counted in the metrics. (The controller and the lean
+        route both answer with it.)"""
+        settings.check_ids(customer_ids, "customer_ids")
+        pilot_key, groups, new = await self.assign(key, customer_ids, settings.clock())
+        ASSIGNMENTS_SERVED.inc(len(groups))
+        ASSIGNMENTS_RECORDED.inc(new)
+        return AssignmentResponse(
+            experiment=pilot_key,
+            assignments=[
+                CustomerAssignment(customer_id=c, group=g) for c, g in zip(customer_ids, groups)
+            ],
+        )
 
     def _assign_alone(
         self, record: PilotRecord, rule: AssignmentRule, customer_ids: Sequence[str],

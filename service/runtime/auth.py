@@ -8,23 +8,21 @@ database the service runs *open* — but only when it listens on a loopback addr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from service.admin.keys import KeyRing, Principal
-from service.errors import Forbidden, Unauthorized
+from service.admin.keys import authenticate
+from service.schema import Scope
 
 __all__ = ["actor_of", "require_scope"]
 
-OPEN = Principal("open", "open")
 
-
-def _needed(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> str:
+def _needed(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> Scope:
     scope = handler.opt.get("scope")
     if scope is not None:
-        return str(scope)
+        return cast(Scope, scope)
     return "read" if connection.scope.get("method", "GET") in ("GET", "HEAD") else "admin"
 
 
@@ -33,31 +31,12 @@ def require_scope(
 ) -> None:
     if handler.opt.get("public"):
         return
-    ring: KeyRing = connection.app.state.keyring
-    allow_open: bool = connection.app.state.allow_open
-    header = connection.headers.get("authorization", "")
-    if not ring.any_keys():
-        if allow_open:
-            connection.state.principal = OPEN
-            return
-        raise Unauthorized(
-            "No API keys exist and this server is not on a loopback address; create one with"
-            " `pilotlift keys create --scope admin` and send it as 'Authorization: Bearer <key>'."
-        )
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'.")
-    found = ring.lookup(secret.strip())
-    if found is None:
-        raise Unauthorized("Unknown API key.")
-    name, scope, revoked = found
-    if revoked:
-        raise Unauthorized(f"The API key {name!r} was revoked.")
-    principal = Principal(name, scope)
-    needed = _needed(connection, handler)
-    if not principal.allows(needed):  # type: ignore[arg-type]
-        raise Forbidden(f"The API key {name!r} has scope {scope!r}; this call needs {needed!r}.")
-    connection.state.principal = principal
+    connection.state.principal = authenticate(
+        connection.app.state.keyring,
+        connection.app.state.allow_open,
+        connection.headers.get("authorization", ""),
+        _needed(connection, handler),
+    )
 
 
 def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:

@@ -13,12 +13,19 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["JsonFormatter", "configure_json_logging", "request_id_middleware"]
+__all__ = [
+    "JsonFormatter",
+    "configure_json_logging",
+    "log_request",
+    "request_id",
+    "request_id_middleware",
+]
 
 access_log = logging.getLogger("pilotlift.access")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -53,13 +60,35 @@ def configure_json_logging(level: int = logging.INFO) -> None:
     logger.propagate = False
 
 
+def request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """The caller's ``X-Request-ID`` when it is a sane token, else a new id."""
+    incoming = dict(headers).get(b"x-request-id", b"").decode("latin-1")
+    return incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+
+
+def log_request(
+    request_id: str, scope: Mapping[str, Any], status: int, started: float, actor: str | None
+) -> None:
+    """The request's line in the access log (``started`` from :func:`time.perf_counter`)."""
+    access_log.info(
+        "request",
+        extra={
+            "request_id": request_id,
+            "method": scope.get("method"),
+            "path": scope.get("path"),
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "actor": actor,
+        },
+    )
+
+
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
+        rid = request_id(scope["headers"])
         started = time.perf_counter()
         status = 500
 
@@ -68,7 +97,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
+                headers.append((b"x-request-id", rid.encode()))
                 message["headers"] = headers
             await send(message)
 
@@ -77,16 +106,6 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         finally:
             state = scope.get("state", {})
             principal = state.get("principal") if isinstance(state, dict) else None
-            access_log.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": scope.get("method"),
-                    "path": scope.get("path"),
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "actor": principal.name if principal is not None else None,
-                },
-            )
+            log_request(rid, scope, status, started, principal.name if principal else None)
 
     return middleware
