@@ -28,6 +28,7 @@ from stats.simulation.decisions import (
     METHOD_NAMES,
     RARE_SCENARIOS,
     STRESS_SCENARIOS,
+    PlannedGuardrail,
     compare_invariant,
     coverage,
     fieller_invariant,
@@ -83,9 +84,8 @@ def main() -> None:
         )
     print("\nGuardrail power at guardrail_sample_size (planned 80%), 20,000 pilots each:")
     for share, k in ((0.5, 1), (0.1, 1), (0.5, 3)):
-        p = guardrail_power(
-            20_000, holdout_share=share, guardrails=k, seed=300 + int(share * 10) + k
-        )
+        planned = PlannedGuardrail(holdout_share=share, guardrails=k)
+        p = guardrail_power(20_000, planned, seed=300 + int(share * 10) + k)
         print(
             f"- {p.rates.name}: {p.holdout:,} + {p.variant:,} customers, non-inferior"
             f" {p.rates.non_inferior:.2%} (MC se {mc_se(p.rates.non_inferior, p.rates.sims):.2%}),"

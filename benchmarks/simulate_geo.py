@@ -20,9 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from stats.geo.montecarlo import false_positives_and_coverage, go_dark, power_at_design
-
-REFERENCE = (48, 91, 28)
+from stats.geo.montecarlo import (
+    REFERENCE_SHAPE,
+    Panels,
+    false_positives_and_coverage,
+    go_dark,
+    power_at_design,
+)
 
 
 def _se(p: float, n: int) -> float:
@@ -39,11 +43,14 @@ def main() -> None:
 
     start = time.perf_counter()
     print("## A/A false positives (alpha = 0.05) and coverage of the 95 % interval (+10 % lift)")
-    for label, shape in (("reference 48 regions, 91+28 days", REFERENCE), ("random shapes", None)):
+    for label, shape in (
+        ("reference 48 regions, 91+28 days", REFERENCE_SHAPE),
+        ("random shapes", None),
+    ):
         for noise in ("iid", "ar1"):
             sims = n(4000)
             seed = 101 if noise == "iid" else 102
-            r = false_positives_and_coverage(sims, noise=noise, seed=seed, shape=shape)
+            r = false_positives_and_coverage(sims, Panels(noise, seed, shape))
             print(f"{label:34s} {noise:4s} {sims:5d} panels: A/A {r.false_positive_rate:6.2%}"
                   f" (± {_se(r.false_positive_rate, sims):.2%}), coverage {r.coverage:6.2%}"
                   f" (± {_se(r.coverage, sims):.2%}), mean z {r.mean_z:+.3f}")  # fmt: skip
@@ -53,24 +60,19 @@ def main() -> None:
         for noise in ("iid", "ar1"):
             for alpha in (0.10, 0.05):
                 sims = n(2000)
-                r = false_positives_and_coverage(
-                    sims, noise=noise, seed=202 + (noise == "ar1"), shape=REFERENCE, alpha=alpha,  # type: ignore[arg-type]
-                    calibration=calibration,
-                )  # fmt: skip
+                panels = Panels(noise, 202 + (noise == "ar1"), REFERENCE_SHAPE)  # type: ignore[arg-type]
+                r = false_positives_and_coverage(sims, panels, alpha=alpha, calibration=calibration)
                 print(f"{calibration:10s} {noise:4s} alpha {alpha:.2f} {sims:5d} panels:"
                       f" A/A {r.false_positive_rate:6.2%}, coverage {r.coverage:6.2%}")  # fmt: skip
 
     print("\n## Power at the design's minimum detectable lift (80 % planned, alpha = 0.05)")
-    for label, shape in (("reference", REFERENCE), ("random shapes", None)):
+    for label, shape in (("reference", REFERENCE_SHAPE), ("random shapes", None)):
         for noise in ("iid", "ar1"):
             for direction in ("heavy_up", "go_dark"):
                 for candidates in (1, 5) if shape is not None else (1,):
                     sims = n(2000) if candidates == 1 else n(1000)
-                    p = power_at_design(
-                        sims, noise=noise, seed=303 + (noise == "ar1"), shape=shape,  # type: ignore[arg-type]
-                        candidates=candidates,
-                        direction=direction,
-                    )  # fmt: skip
+                    panels = Panels(noise, 303 + (noise == "ar1"), shape)  # type: ignore[arg-type]
+                    p = power_at_design(sims, panels, candidates=candidates, direction=direction)
                     print(f"{label:14s} {noise:4s} {direction:8s} candidates {candidates}"
                           f" {sims:5d} panels: power {p.power:6.2%} (± {_se(p.power, sims):.2%}),"
                           f" mean MDE {p.mean_mde:6.2%}, coverage {p.coverage:6.2%}")  # fmt: skip
@@ -78,7 +80,7 @@ def main() -> None:
     print("\n## Go-dark: spend cut to zero, true effect -10 %")
     for noise in ("iid", "ar1"):
         sims = n(2000)
-        g = go_dark(sims, noise=noise, seed=404 + (noise == "ar1"))  # type: ignore[arg-type]
+        g = go_dark(sims, Panels(noise, 404 + (noise == "ar1")))  # type: ignore[arg-type]
         print(f"{noise:4s} {sims:5d} panels: right sign {g.right_sign:6.2%}, significantly"
               f" negative {g.significant_negative:6.2%}, coverage {g.coverage:6.2%},"
               f" iROAS coverage {g.iroas_coverage:6.2%}")  # fmt: skip
@@ -86,8 +88,8 @@ def main() -> None:
     print("\n## Sensitivity to the common trend (reference shape, AR(1) noise)")
     for trend in (0.0, 0.05, 0.10, 0.20):
         sims = n(2000)
-        r = false_positives_and_coverage(sims, noise="ar1", seed=505, shape=REFERENCE,
-                                         trend_per_year=trend)  # fmt: skip
+        panels = Panels("ar1", 505, REFERENCE_SHAPE, {"trend_per_year": trend})
+        r = false_positives_and_coverage(sims, panels)
         print(f"trend {trend:4.0%}/year {sims:5d} panels: A/A {r.false_positive_rate:6.2%},"
               f" coverage {r.coverage:6.2%}, mean z {r.mean_z:+.3f}")  # fmt: skip
     print(f"\n{time.perf_counter() - start:.0f} s")

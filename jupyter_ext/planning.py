@@ -6,6 +6,7 @@ so moving a slider answers at once and works without a service.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import ipywidgets as widgets
@@ -15,6 +16,9 @@ from jupyter_ext._format import warning_html
 from stats import plan_pilot
 
 __all__ = ["PlanningWidget"]
+
+# The sliders for power, alpha and variants start at plan_pilot's own defaults, not a copy.
+_PLAN_DEFAULTS = {name: p.default for name, p in inspect.signature(plan_pilot).parameters.items()}
 
 
 class PlanningWidget(widgets.VBox):
@@ -29,13 +33,16 @@ class PlanningWidget(widgets.VBox):
         baseline: float = 0.05,
         min_lift: float = 0.06,
         holdout_share: float = 0.1,
-        power: float = 0.8,
-        alpha: float = 0.05,
-        variants: int = 1,
         daily_customers: int = 20_000,
         sd: float = 0.0,
+        power: float = _PLAN_DEFAULTS["power"],
+        alpha: float = _PLAN_DEFAULTS["alpha"],
+        variants: int = _PLAN_DEFAULTS["variants"],
         **kwargs: Any,
     ) -> None:
+        """The sliders start at an example pilot — a 5 % conversion rate, a 6 % lift to detect,
+        a 10 % holdout, 20,000 customers a day (``sd`` 0: a conversion rate) — at
+        ``plan_pilot``'s own power, alpha and variants."""
         super().__init__(**kwargs)
         look = {"style": {"description_width": "10rem"}, "layout": {"width": "34rem"}}
 

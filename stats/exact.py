@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 __all__ = [
@@ -145,65 +146,24 @@ def poisson_lower(events: float, exposure: float, *, alpha: float = 0.05) -> flo
     return float(gamma.ppf(alpha, x)) / m
 
 
-def _no_events(test: Literal["fisher_exact", "poisson_conditional"], alt: Alternative) -> ExactTest:
-    message = "Neither group has an event yet; there is nothing to test."
-    return ExactTest("no_events", message, test, 1.0, None, alt)
-
-
-def _check_alternative(alternative: str) -> None:
-    if alternative not in ("two-sided", "greater", "less"):
-        raise ValueError(f"unknown alternative {alternative!r}")
-
-
-def _two_arms(
-    events_c: float, n_c: float, events_t: float, n_t: float, alternative: str, *, binary: bool
-) -> tuple[int, int, int, int]:
-    """Checked whole counts ``(xc, nc, xt, nt)`` of holdout and variant, the common first step
-    of both exact tests (an unknown ``alternative`` raises before any count is read)."""
-    _check_alternative(alternative)
-    xc, nc = _arm(events_c, n_c, binary=binary)
-    xt, nt = _arm(events_t, n_t, binary=binary)
-    return xc, nc, xt, nt
-
-
-def fisher_test(
-    events_c: float,
-    n_c: float,
-    events_t: float,
-    n_t: float,
-    *,
-    alternative: Alternative = "two-sided",
-) -> ExactTest:
-    """Fisher's exact test of two binomial rates (variant ``t`` against holdout ``c``)."""
-    xc, nc, xt, nt = _two_arms(events_c, n_c, events_t, n_t, alternative, binary=True)
-    if xc == 0 and xt == 0:
-        return _no_events("fisher_exact", alternative)
+def _fisher(xc: int, nc: int, xt: int, nt: int, alternative: Alternative) -> tuple[float, float]:
+    """Fisher's exact test of two binomial rates: ``(p-value, sample odds ratio)``."""
     from scipy.stats import fisher_exact
 
     result = fisher_exact([[xt, nt - xt], [xc, nc - xc]], alternative=alternative)
-    return ExactTest(
-        "ok", None, "fisher_exact", float(result.pvalue), float(result.statistic), alternative
-    )
+    return float(result.pvalue), float(result.statistic)
 
 
-def poisson_rate_test(
-    events_c: float,
-    n_c: float,
-    events_t: float,
-    n_t: float,
-    *,
-    alternative: Alternative = "two-sided",
-) -> ExactTest:
-    """Conditional (exact) binomial test of two Poisson rates per customer."""
-    xc, nc, xt, nt = _two_arms(events_c, n_c, events_t, n_t, alternative, binary=False)
-    total = xc + xt
-    if total == 0:
-        return _no_events("poisson_conditional", alternative)
+def _poisson_conditional(
+    xc: int, nc: int, xt: int, nt: int, alternative: Alternative
+) -> tuple[float, float]:
+    """Conditional (exact) binomial test of two Poisson rates per customer: ``(p-value, rate
+    ratio)``."""
     from scipy.stats import binomtest
 
-    p_value = binomtest(xt, total, nt / (nt + nc), alternative=alternative).pvalue
+    p_value = binomtest(xt, xc + xt, nt / (nt + nc), alternative=alternative).pvalue
     ratio = math.inf if xc == 0 else (xt / nt) / (xc / nc)
-    return ExactTest("ok", None, "poisson_conditional", float(p_value), ratio, alternative)
+    return float(p_value), ratio
 
 
 def rare_event_test(
@@ -215,9 +175,28 @@ def rare_event_test(
     kind: Literal["binary", "count"],
     alternative: Alternative = "two-sided",
 ) -> ExactTest:
-    """Fisher's test for a binary metric, the conditional Poisson test for a count metric."""
-    if kind == "binary":
-        return fisher_test(events_c, n_c, events_t, n_t, alternative=alternative)
-    if kind == "count":
-        return poisson_rate_test(events_c, n_c, events_t, n_t, alternative=alternative)
-    raise ValueError(f"exact tests need a binary or count metric, not {kind!r}")
+    """Fisher's test for a binary metric, the conditional Poisson test for a count metric
+    (variant ``t`` against holdout ``c``). Both read whole event counts and answer
+    ``no_events`` rather than a p-value when neither arm has an event."""
+    if kind not in ("binary", "count"):
+        raise ValueError(f"exact tests need a binary or count metric, not {kind!r}")
+    if alternative not in ("two-sided", "greater", "less"):  # before any count is read
+        raise ValueError(f"unknown alternative {alternative!r}")
+    binary = kind == "binary"
+    xc, nc = _arm(events_c, n_c, binary=binary)
+    xt, nt = _arm(events_t, n_t, binary=binary)
+    test: Literal["fisher_exact", "poisson_conditional"] = (
+        "fisher_exact" if binary else "poisson_conditional"
+    )
+    if xc == 0 and xt == 0:
+        message = "Neither group has an event yet; there is nothing to test."
+        return ExactTest("no_events", message, test, 1.0, None, alternative)
+    p_value, statistic = (_fisher if binary else _poisson_conditional)(xc, nc, xt, nt, alternative)
+    return ExactTest("ok", None, test, p_value, statistic, alternative)
+
+
+# The two tests by name: ``rare_event_test`` with the metric's kind fixed.
+fisher_test = partial(rare_event_test, kind="binary")
+"""Fisher's exact test of two binomial rates (variant ``t`` against holdout ``c``)."""
+poisson_rate_test = partial(rare_event_test, kind="count")
+"""Conditional (exact) binomial test of two Poisson rates per customer."""

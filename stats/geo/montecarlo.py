@@ -11,25 +11,29 @@
 * :func:`go_dark` — a spend cut to zero with a negative effect: share of estimates with the
   right sign, share significantly negative, iROAS coverage.
 
-Each panel's shape is ``shape`` = ``(regions, pre days, test days)``, or drawn by
+Every check runs on a seeded stream of simulated :class:`Panels`: each panel's shape is the
+panels' ``shape`` = ``(regions, pre days, test days)``, or drawn by
 :func:`stats.geo.simulate.random_shape` when ``shape`` is ``None``; assignments are the
 design's size-stratified randomization.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from stats.geo.design import assign_geos, design_geo_pilot
 from stats.geo.panel import GeoPanel
-from stats.geo.simulate import Noise, inject_lift, random_shape, simulate_panel
+from stats.geo.simulate import Noise, SimulatedPanel, inject_lift, random_shape, simulate_panel
 from stats.geo.tbr import Calibration, Direction, TbrResult, analyze_geo_pilot
 
 __all__ = [
+    "REFERENCE_SHAPE",
     "GoDarkCheck",
+    "Panels",
     "PowerCheck",
     "SizeCheck",
     "false_positives_and_coverage",
@@ -39,6 +43,31 @@ __all__ = [
 
 Shape = tuple[int, int, int]
 Arms = tuple[tuple[str, ...], tuple[str, ...]]
+
+REFERENCE_SHAPE: Shape = (48, 91, 28)
+"""The issue's reference pilot: 48 regions, 91 pre-period days, 28 test days."""
+
+
+@dataclass(frozen=True, slots=True)
+class Panels:
+    """The simulated panels a check runs on: ``noise`` of :func:`simulate_panel`, the ``seed``
+    of the whole stream (the checks also salt their assignments with it), every panel's
+    ``shape`` (``None``: a fresh :func:`random_shape` for each) and any other keyword of
+    ``simulate_panel`` in ``options`` (``trend_per_year``, ``spend_per_unit``, …)."""
+
+    noise: Noise
+    seed: int
+    shape: Shape | None = REFERENCE_SHAPE
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def draws(self) -> Iterator[SimulatedPanel]:
+        """Panel after panel, all from the one generator seeded with ``seed``."""
+        rng = np.random.default_rng(self.seed)
+        while True:
+            n_geos, pre, test = self.shape if self.shape is not None else random_shape(rng)
+            yield simulate_panel(
+                rng, n_geos=n_geos, pre_days=pre, test_days=test, noise=self.noise, **self.options
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +96,6 @@ class GoDarkCheck:
     iroas_coverage: float
 
 
-def _draw(rng: np.random.Generator, shape: Shape | None, noise: Noise, **kw: Any) -> Any:
-    n_geos, pre, test = shape if shape is not None else random_shape(rng)
-    return simulate_panel(rng, n_geos=n_geos, pre_days=pre, test_days=test, noise=noise, **kw)
-
-
 def _assign(sim: Any, salt: str) -> Arms:
     sizes = sim.panel.values[:, sim.panel.day_mask(sim.pre_period)].mean(axis=1)
     return assign_geos(sim.panel.geos, sizes, salt=salt)
@@ -88,28 +112,25 @@ def _analyze(sim: Any, panel: GeoPanel, arms: Arms, **options: Any) -> TbrResult
 
 def false_positives_and_coverage(
     sims: int,
+    panels: Panels,
     *,
-    noise: Noise,
-    seed: int,
-    shape: Shape | None = (48, 91, 28),
     lift: float = 0.1,
     alpha: float = 0.05,
     calibration: Calibration = "ar1",
-    **simulation: Any,
 ) -> SizeCheck:
     """A/A false-positive rate and coverage of the ``1 − alpha`` interval at ``lift``."""
-    rng = np.random.default_rng(seed)
+    draws = panels.draws()
     significant = covered = 0
     z_sum = 0.0
     for s in range(sims):
-        sim = _draw(rng, shape, noise, **simulation)
-        treatment, control = _assign(sim, f"mc-{seed}-{s}")
+        sim = next(draws)
+        treatment, control = _assign(sim, f"mc-{panels.seed}-{s}")
         aa = _analyze(sim, sim.panel, (treatment, control), alpha=alpha, calibration=calibration)
         assert aa.p_value is not None
         significant += aa.p_value < alpha
         # Coverage on fresh panels: on the same ones it would be the A/A event again.
-        sim = _draw(rng, shape, noise, **simulation)
-        treatment, control = _assign(sim, f"mc-{seed}-{s}-lift")
+        sim = next(draws)
+        treatment, control = _assign(sim, f"mc-{panels.seed}-{s}-lift")
         lifted = inject_lift(sim, treatment, lift=lift)
         r = _analyze(sim, lifted.panel, (treatment, control), alpha=alpha, calibration=calibration)
         assert r.incremental_ci is not None and r.incremental is not None and r.incremental_se
@@ -120,26 +141,23 @@ def false_positives_and_coverage(
 
 def power_at_design(
     sims: int,
+    panels: Panels,
     *,
-    noise: Noise,
-    seed: int,
-    shape: Shape | None = (48, 91, 28),
     candidates: int = 1,
     direction: Direction = "heavy_up",
     alpha: float = 0.05,
     power: float = 0.8,
-    **simulation: Any,
 ) -> PowerCheck:
     """Realised power when the true lift is the design's minimum detectable lift."""
-    rng = np.random.default_rng(seed)
+    draws = panels.draws()
     hits = covered = 0
     mdes = []
     sign = -1.0 if direction == "go_dark" else 1.0
     for s in range(sims):
-        sim = _draw(rng, shape, noise, **simulation)
+        sim = next(draws)
         design = design_geo_pilot(
             sim.panel,
-            salt=f"power-{seed}-{s}",
+            salt=f"power-{panels.seed}-{s}",
             test_days=int(sim.panel.day_mask(sim.test_period).sum()),
             pre_period=sim.pre_period,
             candidates=candidates,
@@ -158,25 +176,16 @@ def power_at_design(
     return PowerCheck(sims, hits / sims, float(np.mean(mdes)), covered / sims)
 
 
-def go_dark(
-    sims: int,
-    *,
-    noise: Noise,
-    seed: int,
-    shape: Shape | None = (48, 91, 28),
-    lift: float = -0.1,
-    alpha: float = 0.05,
-    **simulation: Any,
-) -> GoDarkCheck:
-    """A spend cut to zero in the treated regions with a true relative effect ``lift < 0``."""
+def go_dark(sims: int, panels: Panels, *, lift: float = -0.1, alpha: float = 0.05) -> GoDarkCheck:
+    """A spend cut to zero in the treated regions with a true relative effect ``lift < 0``
+    (the panels spend 0.5 per expected KPI unit unless their options say otherwise)."""
     if lift >= 0:
         raise ValueError("a go-dark check needs a negative lift")
-    rng = np.random.default_rng(seed)
+    draws = replace(panels, options={"spend_per_unit": 0.5, **panels.options}).draws()
     right = negative = covered = iroas_covered = 0
-    simulation.setdefault("spend_per_unit", 0.5)
     for s in range(sims):
-        sim = _draw(rng, shape, noise, **simulation)
-        treatment, control = _assign(sim, f"dark-{seed}-{s}")
+        sim = next(draws)
+        treatment, control = _assign(sim, f"dark-{panels.seed}-{s}")
         lifted = inject_lift(sim, treatment, lift=lift, spend_change=-1.0)
         r = _analyze(sim, lifted.panel, (treatment, control), alpha=alpha, direction="go_dark")
         assert r.incremental is not None and r.incremental_ci is not None

@@ -12,7 +12,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from stats import CovariateSample, SampleMean, compare
-from stats.exact import fisher_test, is_rare, poisson_rate_test
+from stats.exact import is_rare, rare_event_test
 from stats.fieller import (
     LiftSpread,
     RelativeInterval,
@@ -542,36 +542,41 @@ class PowerCheck:
     variant: int
 
 
+@dataclass(frozen=True)
+class PlannedGuardrail:
+    """A binary guardrail (bad = up) sized by ``guardrail_sample_size`` for 80 % power and then
+    run with nothing harmed: both arms at ``baseline``."""
+
+    baseline: float = 0.20
+    margin: float = 0.10
+    holdout_share: float = 0.5
+    guardrails: int = 1
+
+    @property
+    def name(self) -> str:
+        return (
+            f"no harm, {self.baseline:.0%} baseline, margin {self.margin:.0%}, holdout share"
+            f" {self.holdout_share:.0%}, {self.guardrails} guardrail(s)"
+        )
+
+
 def guardrail_power(
-    sims: int,
-    *,
-    baseline: float = 0.20,
-    margin: float = 0.10,
-    holdout_share: float = 0.5,
-    guardrails: int = 1,
-    seed: int = 31,
+    sims: int, g: PlannedGuardrail = PlannedGuardrail(), *, seed: int = 31
 ) -> PowerCheck:
-    """Share ``non_inferior`` at ``guardrail_sample_size`` when nothing is harmed (binary,
-    bad = up); planned at 80 %."""
+    """Share ``non_inferior`` at ``guardrail_sample_size`` when nothing is harmed."""
     plan = guardrail_sample_size(
-        baseline=baseline,
+        baseline=g.baseline,
         kind="binary",
         direction="decrease",
-        margin=margin,
-        holdout_share=holdout_share,
-        guardrails=guardrails,
+        margin=g.margin,
+        holdout_share=g.holdout_share,
+        guardrails=g.guardrails,
     )
-    arms = Scenario(
-        "", "binary", plan.holdout_customers, plan.customers_per_variant, baseline, baseline
-    )
-    name = (
-        f"no harm, {baseline:.0%} baseline, margin {margin:.0%}, holdout share"
-        f" {holdout_share:.0%}, {guardrails} guardrail(s)"
-    )
-    rates = guardrail_rates(
-        GuardrailScenario(name, arms, "decrease", margin), sims, guardrails=guardrails, seed=seed
-    )
-    return PowerCheck(rates, plan.holdout_customers, plan.customers_per_variant)
+    holdout, variant = plan.holdout_customers, plan.customers_per_variant
+    arms = Scenario("", "binary", holdout, variant, g.baseline, g.baseline)
+    scenario = GuardrailScenario(g.name, arms, "decrease", g.margin)
+    rates = guardrail_rates(scenario, sims, guardrails=g.guardrails, seed=seed)
+    return PowerCheck(rates, holdout, variant)
 
 
 @dataclass(frozen=True)
@@ -650,7 +655,6 @@ def rare_type1(
         return np.asarray(dist.pmf(np.arange(int(dist.ppf(1 - 1e-10)) + 1)))
 
     pmf_c, pmf_t = pmf(n_c), pmf(n_t)
-    test = fisher_test if kind == "binary" else poisson_rate_test
     welch = exact = switched = 0.0
     for xc, p_c in enumerate(pmf_c):
         for xt, p_t in enumerate(pmf_t):
@@ -658,7 +662,7 @@ def rare_type1(
             if p < 1e-13:
                 continue
             w = welch_p(xc, n_c, xt, n_t) < alpha
-            e = test(xc, n_c, xt, n_t).p_value < alpha
+            e = rare_event_test(xc, n_c, xt, n_t, kind=kind).p_value < alpha
             welch += p * w
             exact += p * e
             switched += p * (e if is_rare(xc, xt) else w)

@@ -30,6 +30,15 @@ def _sample(v: np.ndarray) -> SampleMean:
     return SampleMean(len(v), float(v.sum()), float((v**2).sum()))
 
 
+def _binary_pilots(
+    sims: int, n: int, p_c: float, p_t: float, seed: int
+) -> list[tuple[SampleMean, SampleMean]]:
+    """``sims`` pilots of ``n`` customers an arm converting at ``p_c`` (holdout) and ``p_t``."""
+    rng = np.random.default_rng(seed)
+    cc, ct = rng.binomial(n, p_c, size=sims), rng.binomial(n, p_t, size=sims)
+    return [(_binary(n, int(a)), _binary(n, int(b))) for a, b in zip(cc, ct)]
+
+
 @dataclass(frozen=True)
 class PeekingRates:
     sims: int
@@ -71,12 +80,8 @@ class Coverage:
 
 def coverage_binary(sims: int, *, n: int = 5000, p_c: float = 0.05, p_t: float = 0.056,
                     seed: int = 2) -> Coverage:  # fmt: skip
-    rng = np.random.default_rng(seed)
-    cc, ct = rng.binomial(n, p_c, size=sims), rng.binomial(n, p_t, size=sims)
-    return _coverage(
-        [(_binary(n, int(a)), _binary(n, int(b))) for a, b in zip(cc, ct)],
-        p_t - p_c, p_t / p_c - 1, "binary",
-    )  # fmt: skip
+    pilots = _binary_pilots(sims, n, p_c, p_t, seed)
+    return _coverage(pilots, p_t - p_c, p_t / p_c - 1, "binary")
 
 
 def coverage_revenue(sims: int, *, n: int = 2000, seed: int = 3) -> Coverage:
@@ -115,12 +120,9 @@ def power_at_plan(sims: int, *, baseline: float = 0.05, min_lift: float = 0.2,
                   seed: int = 4) -> Power:  # fmt: skip
     plan = plan_pilot(baseline=baseline, min_lift=min_lift, power=0.8, holdout_share=0.5)
     n = plan.holdout_customers
-    rng = np.random.default_rng(seed)
-    cc = rng.binomial(n, baseline, size=sims)
-    ct = rng.binomial(n, baseline * (1 + min_lift), size=sims)
     hits = 0
-    for a, b in zip(cc, ct):
-        r = compare(_binary(n, int(a)), _binary(n, int(b)), kind="binary")
+    for c, t in _binary_pilots(sims, n, baseline, baseline * (1 + min_lift), seed):
+        r = compare(c, t, kind="binary")
         hits += r.p_value is not None and r.p_value < 0.05 and r.absolute_lift > 0
     return Power(sims, 0.8, hits / sims, n)
 

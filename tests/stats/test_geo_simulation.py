@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from stats.geo import inject_lift, random_shape, simulate_panel
-from stats.geo.montecarlo import false_positives_and_coverage, go_dark, power_at_design
+from stats.geo.montecarlo import Panels, false_positives_and_coverage, go_dark, power_at_design
 
 
 def _two_se(p: float, sims: int) -> float:
@@ -65,7 +65,7 @@ def test_inject_lift_changes_only_treated_test_days() -> None:
 @pytest.mark.parametrize(("noise", "seed"), [("iid", 21), ("ar1", 22)])
 def test_false_positives_and_coverage(noise: str, seed: int) -> None:
     sims = 400
-    r = false_positives_and_coverage(sims, noise=noise, seed=seed, shape=None)  # type: ignore[arg-type]
+    r = false_positives_and_coverage(sims, Panels(noise, seed, shape=None))  # type: ignore[arg-type]
     assert r.false_positive_rate <= 0.06 + _two_se(0.05, sims), r
     assert 0.92 - _two_se(0.95, sims) <= r.coverage <= 0.97 + _two_se(0.95, sims), r
 
@@ -74,13 +74,13 @@ def test_false_positives_and_coverage(noise: str, seed: int) -> None:
 @pytest.mark.parametrize(("noise", "seed"), [("iid", 31), ("ar1", 32)])
 def test_power_at_the_designed_minimum_detectable_lift(noise: str, seed: int) -> None:
     sims = 200
-    p = power_at_design(sims, noise=noise, seed=seed, shape=None)  # type: ignore[arg-type]
+    p = power_at_design(sims, Panels(noise, seed, shape=None))  # type: ignore[arg-type]
     assert abs(p.power - 0.8) <= 0.05 + _two_se(0.8, sims), p
     assert 0.005 < p.mean_mde < 0.1, p
 
 
 def test_go_dark_is_estimated_with_the_right_sign() -> None:
-    g = go_dark(60, noise="ar1", seed=41, shape=None)
+    g = go_dark(60, Panels("ar1", 41, shape=None))
     # A −10 % effect is 3–10 standard errors from zero at these sizes: every sign is right.
     assert g.right_sign == 1.0, g
     assert g.significant_negative >= 0.95, g
