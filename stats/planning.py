@@ -13,12 +13,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
-__all__ = ["Plan", "plan_pilot"]
+__all__ = ["Plan", "PlannedKind", "plan_pilot"]
+
+PlannedKind = Literal["binary", "mean"]
+"""``binary``: a conversion rate (Cohen's h); ``mean``: a mean with a given sd (``d``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """The fixed-horizon sizes of a pilot. ``POST /v1/plan`` answers this with its sequential
+    design added (``service.schema.PlanResponse`` extends it): a field added, renamed or
+    retyped here changes the API."""
+
+    metric_kind: PlannedKind
     effect_size: float
     holdout_customers: int
     customers_per_variant: int
@@ -79,4 +88,5 @@ def plan_pilot(
     per_variant = _ceil(holdout_n * ratio)
     total = max(_ceil(holdout_n / holdout_share), holdout_n + variants * per_variant)
     days = math.ceil(total / daily_customers) if daily_customers else None
-    return Plan(effect, holdout_n, per_variant, total, days, per_test_alpha)
+    kind: PlannedKind = "binary" if sd is None else "mean"
+    return Plan(kind, effect, holdout_n, per_variant, total, days, per_test_alpha)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from service.channels.lifecycle import ChannelRecord
 from service.pilots.lifecycle import list_pilots
 from service.results.analyze import Options
+from service.results.present import struct_from
 from service.results.read import compute_results
 from service.schema import ChannelPilots, Pilot, PilotImpact
 from stats.shrinkage import shrink_pilots
@@ -65,9 +66,10 @@ def pilots_impact(
     alpha = record.design.alpha
     s = shrink_pilots([m[0] for _, m in usable], [m[1] for _, m in usable], alpha=alpha)
     posterior = s.posterior_means or (None,) * len(usable)
-    return ChannelPilots(
-        status=s.status,
-        message=s.message,
+    # status, message and the sums are the shrinkage's own, copied by name
+    return struct_from(
+        ChannelPilots,
+        s,
         pilots=[
             PilotImpact(
                 key=p.key,
@@ -79,11 +81,4 @@ def pilots_impact(
             )
             for (p, m), won, shrunk in zip(usable, s.winners, posterior)
         ],
-        naive_sum=s.naive_sum,
-        naive_sum_ci=s.naive_sum_ci,
-        naive_winners_sum=s.naive_winners_sum,
-        shrunk_sum=s.shrunk_sum,
-        shrunk_sum_ci=s.shrunk_sum_ci,
-        shrunk_winners_sum=s.shrunk_winners_sum,
-        shrunk_winners_ci=s.shrunk_winners_ci,
     )

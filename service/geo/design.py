@@ -24,9 +24,10 @@ import stats.geo as stats_geo
 from service.admin import audit
 from service.errors import Conflict, InvalidInput
 from service.geo.panel import build_panel, regions_with_data
-from service.geo.present import fit_out, missing_problems, placebo_out
+from service.geo.present import missing_problems, placebo_out
 from service.geo.rules import geo_design_of
 from service.pilots.lifecycle import load_pilot
+from service.results.present import struct_from
 from service.schema import (
     GeoCandidate,
     GeoChoice,
@@ -160,10 +161,13 @@ def design_pilot(
                              "treatment_geos": len(best.treatment),
                              "control_geos": len(best.control)}, now=now)  # fmt: skip
     baseline = _baseline_spend(rows, design, best.treatment)
-    return GeoDesignResult(
+    # alpha, power, pre_days and test_days are the search's own, copied by name
+    return struct_from(
+        GeoDesignResult,
+        found,
         experiment=key,
         metric=design.metric,
-        salt=best.salt,
+        salt=best.salt,  # the chosen candidate's (the search's is the pilot's)
         candidate=best.index,
         treatment_geos=list(best.treatment),
         control_geos=list(best.control),
@@ -171,11 +175,7 @@ def design_pilot(
         minimum_detectable_lift=best.mde,
         minimum_detectable_incremental=best.mde_absolute,
         expected_counterfactual=best.expected_counterfactual,
-        alpha=found.alpha,
-        power=found.power,
-        pre_days=found.pre_days,
-        test_days=found.test_days,
-        pre_fit=fit_out(best.fit),
+        pre_fit=best.fit,
         placebo=placebo_out(best),
         required_spend=best.required_spend,
         baseline_spend=baseline,

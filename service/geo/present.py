@@ -5,11 +5,13 @@ A TBR result becomes the same :class:`~service.schema.Comparison` a customer pil
 *totals* over the test so far, so ``absolute_lift`` is the incremental KPI and
 ``relative_lift`` the incremental KPI over the counterfactual; the interval and the p-value
 are TBR's calibrated predictive ones (``test`` is ``tbr``, ``method`` fixed-horizon).
+
+The pre-period fit and the daily series need no mapping: :class:`stats.geo.GeoFit` and
+:class:`stats.geo.GeoDay` are the response types themselves.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any, cast
 
@@ -17,27 +19,17 @@ import stats
 import stats.geo as stats_geo
 from service import schema
 from service.results import present
-from service.schema import GeoDay, GeoFit, GeoMissing, GeoPlacebo, Metric
+from service.schema import GeoMissing, GeoPlacebo, Metric
 from service.schema.common import Direction
 from stats.comparison import TestName
 
 __all__ = [
     "comparison",
-    "days_out",
     "evidence_comparison",
-    "fit_out",
     "missing_out",
     "missing_problems",
     "placebo_out",
 ]
-
-
-def fit_out(fit: stats_geo.PreFit | None) -> GeoFit | None:
-    """The pre-period fit as answered: :class:`GeoFit` has exactly the fields of
-    :class:`stats.geo.PreFit`, so they are read by name."""
-    if fit is None:
-        return None
-    return GeoFit(**dataclasses.asdict(fit))
 
 
 def placebo_out(c: stats_geo.DesignCandidate) -> GeoPlacebo:
@@ -62,23 +54,6 @@ def missing_problems(check: stats_geo.PanelCheck | None, field: str) -> list[dic
                                     f" no data on {stats_geo.format_days(m.days)}"}
         for m in (check.missing if check is not None else ())[:100]
     ]  # fmt: skip
-
-
-def days_out(result: stats_geo.TbrResult) -> list[GeoDay]:
-    return [
-        GeoDay(
-            date=d.date,
-            period=d.period,
-            observed=d.observed,
-            counterfactual=d.counterfactual,
-            lower=d.lower,
-            upper=d.upper,
-            cumulative_incremental=d.cumulative_incremental,
-            cumulative_lower=d.cumulative_lower,
-            cumulative_upper=d.cumulative_upper,
-        )
-        for d in result.daily
-    ]
 
 
 # TBR is not one of stats.comparison's customer-level tests; the decision rules never read the

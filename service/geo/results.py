@@ -191,7 +191,7 @@ def _geo_block(
         counterfactual=r.counterfactual if ok and r is not None else None,
         incremental=r.incremental if ok and r is not None else None,
         incremental_ci=r.incremental_ci if ok and r is not None else None,
-        fit=present.fit_out(r.fit) if r is not None else None,
+        fit=r.fit if r is not None else None,
         minimum_detectable_lift=(
             design.designed.minimum_detectable_lift if design.designed is not None else None
         ),
@@ -201,7 +201,7 @@ def _geo_block(
         iroas_metric=revenue_key if iroas_from is not None and iroas_from.iroas is not None
         else None,
         missing=present.missing_out(r.check if r is not None else None),
-        series=present.days_out(r) if r is not None else [],
+        series=list(r.daily) if r is not None else [],
     )  # fmt: skip
 
 

@@ -6,7 +6,6 @@ import dataclasses
 import math
 
 from service.errors import InvalidInput
-from service.results import present
 from service.schema import PlanRequest, PlanResponse
 from stats import plan_pilot
 from stats.group_sequential import inflation_factor
@@ -59,6 +58,4 @@ def plan(req: PlanRequest) -> PlanResponse:
         p, holdout_customers=holdout, customers_per_variant=per_variant, total_customers=total,
         days=days,
     )  # fmt: skip
-    return present.plan(
-        fitted, mean_metric=req.sd is not None, method=req.method, looks=looks, factor=factor
-    )
+    return PlanResponse.of(fitted, method=req.method, looks=looks, inflation_factor=factor)

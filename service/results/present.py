@@ -22,7 +22,7 @@ from service.schema.results import ComparisonKind
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["comparison", "decision", "plan", "srm", "struct_from"]
+__all__ = ["comparison", "decision", "srm", "struct_from"]
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -109,18 +109,4 @@ def decision(d: stats.Decision) -> schema.Decision:
         d,
         variants=[struct_from(schema.VariantDecision, v) for v in d.variants],
         variant_actions=dict(d.variant_actions),
-    )
-
-
-def plan(
-    p: stats.Plan, *, mean_metric: bool, method: stats.Method = "fixed", looks: int = 1,
-    factor: float = 1.0,
-) -> schema.PlanResponse:  # fmt: skip
-    return struct_from(
-        schema.PlanResponse,
-        p,
-        metric_kind="mean" if mean_metric else "binary",
-        method=method,
-        looks=looks,
-        inflation_factor=factor,
     )

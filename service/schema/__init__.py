@@ -3,6 +3,10 @@
 Nothing here imports Litestar, so the notebook client in ``jupyter_ext`` decodes responses with
 exactly these types. Every public name is re-exported here; :mod:`service.schema.common` holds
 the two bases, the reusable constraints and the constants the rules share.
+
+Where a response is a :mod:`stats` result field for field, the stats type is the response type
+(a frozen dataclass, which msgspec encodes and decodes like a ``Response``): ``GeoDay`` and
+``GeoFit`` are :mod:`stats.geo.tbr`'s, ``PlanResponse`` extends :class:`stats.Plan`.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from msgspec import Meta
@@ -18,6 +20,7 @@ from service.schema.common import (
     Share,
 )
 from service.schema.results import Comparison, Srm
+from stats.planning import Plan
 
 __all__ = ["AnalyzeArm", "AnalyzeRequest", "AnalyzeResponse", "PlanRequest", "PlanResponse"]
 
@@ -100,16 +103,20 @@ class PlanRequest(Request):
             )
 
 
-class PlanResponse(Response):
-    metric_kind: AnalyzedKind
-    effect_size: float
-    holdout_customers: int
-    customers_per_variant: int
-    total_customers: int
-    days: int | None
-    alpha_per_comparison: float
+@dataclass(frozen=True, slots=True)
+class PlanResponse(Plan):
+    """:class:`stats.Plan` (the fixed-horizon sizes, first) as ``POST /v1/plan`` answers it:
+    the sizes are those of ``method``'s design. A frozen dataclass, which msgspec encodes and
+    decodes like a :class:`~service.schema.common.Response` (unknown fields ignored)."""
+
     method: Method = "fixed"
     looks: int = 1
     """Looks the size assumes (equally spaced: the weekly reviews)."""
     inflation_factor: float = 1.0
     """Customers of this design relative to the fixed-horizon test at the same power."""
+
+    @classmethod
+    def of(cls, plan: Plan, *, method: Method, looks: int, inflation_factor: float) -> PlanResponse:
+        """``plan`` sized for ``method`` with ``looks`` looks."""
+        sizes = {f.name: getattr(plan, f.name) for f in dataclasses.fields(Plan)}
+        return cls(**sizes, method=method, looks=looks, inflation_factor=inflation_factor)

@@ -18,6 +18,7 @@ from service.schema.common import (
     Interval,
     Label,
     LookbackDays,
+    MarginRate,
     Method,
     Name,
     PilotKey,
@@ -60,7 +61,6 @@ COST_KINDS: tuple[CostKind, ...] = get_args(CostKind)
 ChannelStatus = Literal["draft", "running", "stopped"]
 ChannelGroup = Literal["eligible", "channel_holdout"]
 
-MarginRate = Annotated[float, Meta(gt=0, le=1, description="share of revenue that is profit")]
 BudgetStep = Annotated[
     float, Meta(ge=0, le=1, description="most of the spend the review may move per week")
 ]

@@ -42,6 +42,7 @@ __all__ = [
     "Interval",
     "Label",
     "LookbackDays",
+    "MarginRate",
     "Method",
     "MetricKindName",
     "MinLift",
@@ -106,6 +107,7 @@ Probability = Annotated[float, Meta(gt=0, lt=1)]
 PositiveWeight = Annotated[float, Meta(gt=0)]
 Money = Annotated[float, Meta(ge=0)]
 MinLift = Annotated[float, Meta(gt=0, le=100)]
+MarginRate = Annotated[float, Meta(gt=0, le=1, description="share of revenue that is profit")]
 Days = Annotated[int, Meta(ge=1, le=3650)]
 LookbackDays = Annotated[int, Meta(ge=0, le=3650)]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]

@@ -24,6 +24,7 @@ from service.schema.common import (
     Response,
     Share,
 )
+from stats.geo.tbr import GeoFit
 
 if TYPE_CHECKING:
     from service.schema.pilots import PilotCreate
@@ -276,19 +277,6 @@ class GeoDesignRequest(Request):
 
     candidates: Annotated[int, Meta(ge=1, le=50)] = 5
     cost_per_incremental_unit: Annotated[float, Meta(gt=0, le=1e9)] | None = None
-
-
-class GeoFit(Response):
-    """How well the control regions predict the treated ones in the pre-period (TBR's
-    ``treated = intercept + slope · control``), and the AR(1) error correlation ``rho``."""
-
-    days: int
-    intercept: float
-    slope: float
-    r_squared: float
-    residual_sd: float
-    rho: float
-    calibration: str
 
 
 class GeoPlacebo(Response):

@@ -1,5 +1,11 @@
 """The ``geo`` block of a geo pilot's results: regions, the daily observed and counterfactual
-series with its band, what is missing, incremental spend and iROAS."""
+series with its band, what is missing, incremental spend and iROAS.
+
+A day of the series (:class:`GeoDay`) and the pre-period fit (:class:`~service.schema.GeoFit`)
+are :mod:`stats.geo.tbr`'s own result types, frozen dataclasses that msgspec encodes and
+decodes like a :class:`~service.schema.common.Response` (same fields in the same order,
+unknown fields ignored): the analysis' numbers are answered as computed, not copied field by
+field into a mirror type."""
 
 from __future__ import annotations
 
@@ -8,24 +14,9 @@ from typing import Literal
 
 from service.schema.common import Interval, Response
 from service.schema.geo import GeoDirection, GeoFit, GeoMethod, GeoPeriod
+from stats.geo.tbr import GeoDay
 
 __all__ = ["GeoDay", "GeoMissing", "GeoResults"]
-
-
-class GeoDay(Response):
-    """The treated regions' KPI on one day against its counterfactual. Test days carry the
-    day's prediction interval (``lower``, ``upper``) and the incremental KPI from the first
-    test day to this one with its interval; pre-period days the in-sample fit only."""
-
-    date: dt.date
-    period: Literal["pre", "test"]
-    observed: float
-    counterfactual: float
-    lower: float | None = None
-    upper: float | None = None
-    cumulative_incremental: float | None = None
-    cumulative_lower: float | None = None
-    cumulative_upper: float | None = None
 
 
 class GeoMissing(Response):

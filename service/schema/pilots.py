@@ -13,6 +13,7 @@ from service.schema.common import (
     Direction,
     Label,
     LookbackDays,
+    MarginRate,
     MetricKindName,
     MinLift,
     Money,
@@ -49,6 +50,9 @@ Metrics = Annotated[list["Metric"], Meta(min_length=1, max_length=50)]
 MinDurationDays = Annotated[int, Meta(ge=0, le=3650)]
 FinalDecision = Literal["scale", "stop"]
 Margin = Annotated[float, Meta(gt=0, le=10)]
+MinRoi = Annotated[float, Meta(ge=-1, le=1000)]
+ExposedShare = Annotated[float, Meta(ge=0, lt=1)]
+MinConversions = Annotated[int, Meta(ge=0, le=10**9)]
 
 
 class Variant(Request):
@@ -146,13 +150,13 @@ class PilotCreate(Request, kw_only=True):
     planned_duration_days: Days = 14
     min_duration_days: MinDurationDays = 7
     costs: Costs | None = None
-    min_roi: Annotated[float, Meta(ge=-1, le=1000)] = 0.0
+    min_roi: MinRoi = 0.0
     """Scale needs the incremental ROI interval's lower bound at least this (0: pays back)."""
-    margin_rate: Annotated[float, Meta(gt=0, le=1)] = 1.0
+    margin_rate: MarginRate = 1.0
     """The share of revenue that is profit (incremental profit = margin_rate × revenue − cost)."""
-    max_holdout_exposed_share: Annotated[float, Meta(ge=0, lt=1)] = 0.01
+    max_holdout_exposed_share: ExposedShare = 0.01
     """More of the holdout exposed than this makes the decision ``check_data``."""
-    min_conversions: Annotated[int, Meta(ge=0, le=10**9)] = 100
+    min_conversions: MinConversions = 100
     """No scale or stop before each arm has this many conversions of the primary metric."""
     unit: Unit = "customer"
     """``geo``: regions are randomized, not customers (``geo_design``; docs/geo.md)."""
@@ -199,10 +203,10 @@ class PilotPatch(Request):
     planned_duration_days: Days | UnsetType = UNSET
     min_duration_days: MinDurationDays | UnsetType = UNSET
     costs: Costs | UnsetType | None = UNSET
-    min_roi: Annotated[float, Meta(ge=-1, le=1000)] | UnsetType = UNSET
-    margin_rate: Annotated[float, Meta(gt=0, le=1)] | UnsetType = UNSET
-    max_holdout_exposed_share: Annotated[float, Meta(ge=0, lt=1)] | UnsetType = UNSET
-    min_conversions: Annotated[int, Meta(ge=0, le=10**9)] | UnsetType = UNSET
+    min_roi: MinRoi | UnsetType = UNSET
+    margin_rate: MarginRate | UnsetType = UNSET
+    max_holdout_exposed_share: ExposedShare | UnsetType = UNSET
+    min_conversions: MinConversions | UnsetType = UNSET
     unit: Unit | UnsetType = UNSET
     geo_design: GeoDesign | UnsetType | None = UNSET
 

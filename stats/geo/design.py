@@ -61,7 +61,7 @@ from stats.geo.panel import (
     Period,
     check_panel,
 )
-from stats.geo.tbr import Calibration, PreFit, TbrModel, TbrStatus, fit_tbr
+from stats.geo.tbr import Calibration, GeoFit, TbrModel, TbrStatus, fit_tbr
 
 __all__ = [
     "DesignCandidate",
@@ -142,7 +142,7 @@ class DesignCandidate:
     treatment: tuple[str, ...]
     control: tuple[str, ...]
     treated_kpi_share: float
-    fit: PreFit | None = None
+    fit: GeoFit | None = None
     mde: float | None = None
     mde_absolute: float | None = None
     expected_counterfactual: float | None = None
@@ -218,7 +218,7 @@ def _fit_candidate(
         significant += abs(z) > float(scipy_stats.t.ppf(1 - alpha / 2, pred.df_cumulative[-1]))
     arms = replace(
         arms,
-        fit=PreFit.of_model(model, n),
+        fit=GeoFit.of_model(model, n),
         placebo_windows=len(z_scores),
         placebo_significant=significant,
         placebo_rms_z=math.sqrt(float(np.mean(np.square(z_scores)))) if z_scores else None,

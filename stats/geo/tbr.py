@@ -81,8 +81,8 @@ from stats.geo.panel import (
 __all__ = [
     "Calibration",
     "Direction",
-    "PreFit",
-    "TbrDay",
+    "GeoDay",
+    "GeoFit",
     "TbrModel",
     "TbrPrediction",
     "TbrResult",
@@ -381,9 +381,19 @@ def fit_tbr(
 # The analysis of a pilot on a panel.
 
 
+# GeoFit and GeoDay are also the HTTP API's types of these numbers (``service.schema``
+# re-exports them; their names are the OpenAPI component names): a field added, renamed or
+# retyped here changes the API.
+
+
 @dataclass(frozen=True, slots=True)
-class PreFit:
-    """How well the control regions predict the treated ones before the test."""
+class GeoFit:
+    """How well the control regions predict the treated ones in the pre-period (TBR's
+    ``treated = intercept + slope · control``), and the AR(1) error correlation ``rho``.
+
+    ``calibration`` is the :data:`Calibration` the model was fitted with, typed ``str`` as the
+    API answers it, so that a client decoding an answer still reads a calibration added later.
+    """
 
     days: int
     intercept: float
@@ -391,10 +401,10 @@ class PreFit:
     r_squared: float
     residual_sd: float
     rho: float
-    calibration: Calibration
+    calibration: str
 
     @classmethod
-    def of_model(cls, model: TbrModel, days: int) -> PreFit:
+    def of_model(cls, model: TbrModel, days: int) -> GeoFit:
         """The summary of a fitted pre-period model over ``days`` days: the analysis and the
         design report the same numbers, so they are read from the model in this one place."""
         return cls(
@@ -409,7 +419,7 @@ class PreFit:
 
 
 @dataclass(frozen=True, slots=True)
-class TbrDay:
+class GeoDay:
     """One day of the treated regions' KPI against its counterfactual.
 
     Pre-period days carry the in-sample fit only. On test days ``lower``/``upper`` are the
@@ -442,7 +452,7 @@ class TbrResult:
     pre_days: int
     test_days: int
     check: PanelCheck | None = None
-    fit: PreFit | None = None
+    fit: GeoFit | None = None
     observed: float | None = None
     counterfactual: float | None = None
     incremental: float | None = None
@@ -455,7 +465,7 @@ class TbrResult:
     incremental_spend: float | None = None
     iroas: float | None = None
     iroas_ci: tuple[float, float] | None = None
-    daily: tuple[TbrDay, ...] = ()
+    daily: tuple[GeoDay, ...] = ()
 
     @property
     def expected_sign(self) -> int:
@@ -558,7 +568,7 @@ def analyze_geo_pilot(
             " pre-period, so no uncertainty can be estimated; check that the arms differ.",
             **base,  # type: ignore[arg-type]
         )
-    fit = PreFit.of_model(model, check.pre_days)
+    fit = GeoFit.of_model(model, check.pre_days)
     observed = y[test]
     gap = observed - pred.counterfactual
     cum = np.cumsum(gap)
@@ -568,12 +578,12 @@ def analyze_geo_pilot(
     half_day = q_day * np.sqrt(pred.var_daily)
     half_cum = q_cum * se_cum
     daily = [
-        TbrDay(d, "pre", float(o), float(f)) for d, o, f in zip(pre_dates, y[pre], model.fitted)
+        GeoDay(d, "pre", float(o), float(f)) for d, o, f in zip(pre_dates, y[pre], model.fitted)
     ]
     for k, d in enumerate(test_dates):
         cf = float(pred.counterfactual[k])
         daily.append(
-            TbrDay(
+            GeoDay(
                 d,
                 "test",
                 float(observed[k]),
