@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from service.admin.keys import create_key, revoke_key
 from service.app import create_app
 from service.runtime.clock import SimulatedClock
 from service.settings import Settings
-from service.storage.engine import create_storage_engine, migrate
+from service.storage.engine import create_storage_engine
+from tests.service.credentials import credentials
 
 T0 = datetime(2026, 11, 16, 9, tzinfo=UTC)
 
@@ -75,15 +75,7 @@ CREDENTIALS = ["none", "bad", "revoked", "admin", "read", "assign"]
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     db = str(tmp_path_factory.mktemp("auth") / "p.db")
-    engine = create_storage_engine(db)
-    migrate(engine)
-    secrets = {s: create_key(engine, scope=s, name=f"{s}-key", now=T0)[0]
-               for s in ("admin", "read", "assign")}  # fmt: skip
-    secrets["revoked"] = create_key(engine, scope="admin", name="old", now=T0)[0]
-    revoke_key(engine, "old", now=T0)
-    secrets["bad"] = "plk_" + "x" * 43
-    engine.dispose()
-    return {"db": db, "secrets": secrets}
+    return {"db": db, "secrets": credentials(db, T0)}
 
 
 @pytest.fixture(scope="module")

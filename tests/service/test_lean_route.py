@@ -21,13 +21,12 @@ import httpx
 import pytest
 from litestar.testing import TestClient
 
-from service.admin.keys import create_key, revoke_key
 from service.app import create_app
 from service.assignment.lean_route import LEAN_BODY_BYTES, LeanAssignments
 from service.runtime.clock import SimulatedClock
 from service.runtime.server import ThreadedServer, free_port
 from service.settings import Settings
-from service.storage.engine import create_storage_engine, migrate
+from tests.service.credentials import credentials
 
 T0 = datetime(2026, 11, 16, 9, tzinfo=UTC)
 PILOT = {
@@ -61,14 +60,7 @@ class Setup:
 
 @pytest.fixture
 def setup(database_url: str) -> Iterator[Setup]:
-    engine = create_storage_engine(database_url)
-    migrate(engine)
-    secrets = {s: create_key(engine, scope=s, name=f"{s}-key", now=T0)[0]
-               for s in ("admin", "read", "assign")}  # fmt: skip
-    secrets["revoked"] = create_key(engine, scope="assign", name="old", now=T0)[0]
-    revoke_key(engine, "old", now=T0)
-    secrets["bad"] = "plk_" + "x" * 43
-    engine.dispose()
+    secrets = credentials(database_url, T0, revoked_scope="assign")
     # A server limit below the hard maximum, so the route must apply the server's settings.
     settings = replace(Settings(database_url=database_url, clock=SimulatedClock(T0)),
                        max_batch=5_000)  # fmt: skip
