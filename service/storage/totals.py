@@ -126,6 +126,7 @@ def _event_target(table: str, staged: Staged, row_seq: str) -> Target:
         postgres_order="ORDER BY id",
         sqlite_order="ORDER BY customer_id",
         expect_new=True,
+        stamp=("seq", _XACT_SEQ),
     )
 
 
