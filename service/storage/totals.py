@@ -126,7 +126,7 @@ def _event_target(table: str, staged: Staged, row_seq: str) -> Target:
         postgres_order="ORDER BY id",
         sqlite_order="ORDER BY customer_id",
         expect_new=True,
-        stamp=("seq", _XACT_SEQ),
+        constants=(("seq", "int8", _XACT_SEQ),),
     )
 
 
@@ -138,6 +138,8 @@ def _assignment_target(row_seq: str) -> Target:
         same_key="t.pilot_id = :pilot_id AND t.customer_id = {s}.customer_id",
         postgres_order="ORDER BY customer_id",
         sqlite_order="ORDER BY customer_id",
+        new_if_sample_is=True,
+        constants=(("pilot_id", "int4", "CAST(:pilot_id AS INTEGER)"), ("seq", "int8", _XACT_SEQ)),
     )
 
 

@@ -368,3 +368,28 @@ def test_batches_listed_or_staged_give_the_same_sums(engine: Engine, listed_rows
     assert _check_every_as_of(engine) == 20
     catch_up(engine)
     assert _check_every_as_of(engine) == 20
+
+
+def test_a_batch_of_customers_is_recorded_once_however_it_goes_in(engine: Engine) -> None:
+    """On PostgreSQL a batch whose sample of customers is all new is copied straight in; one
+    stored customer the sample misses makes the copy fail and the batch take the careful path.
+    Either way (and on SQLite) each customer is recorded once, with its first time."""
+    import service.storage.staging as staging
+
+    create_pilot(engine, _pilot("alpha", window=3, lookback=5), T0 - 20 * DAY)
+    start_pilot(engine, "alpha", T0 - DAY)
+    ids = [f"k-{i:05d}" for i in range(1_000)]
+    step = len(ids) // staging.SAMPLE_ROWS
+    assert step > 1  # k-00001 (index 1) is not in the sample
+    assert assign_customers(engine, "alpha", ["k-00001"], T0)[2] == 1
+    _, groups, new = assign_customers(engine, "alpha", ids, T0 + DAY)
+    assert new == 999
+    _, again, new_again = assign_customers(engine, "alpha", ids[:500], T0 + 2 * DAY)
+    assert (again, new_again) == (groups[:500], 0)
+    fresh = [f"n-{i:05d}" for i in range(300)]
+    assert assign_customers(engine, "alpha", fresh, T0 + 2 * DAY)[2] == 300
+    rows = _rows(engine, "SELECT customer_id, assigned_at FROM assignments")
+    assert len(rows) == 1_300
+    first = dict(rows)
+    assert first["k-00001"] == to_us(T0)
+    assert first["k-00002"] == to_us(T0 + DAY) and first["n-00000"] == to_us(T0 + 2 * DAY)
