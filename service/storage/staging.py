@@ -159,10 +159,13 @@ def _sample_is_new(
     sample = list(rows[:: max(1, len(rows) // SAMPLE_ROWS)])[:SAMPLE_ROWS]
     probe = dict(values)
     s = staged.name
+    # LATERAL ... LIMIT 1: one index lookup per sampled row. As a semi-join PostgreSQL
+    # hashed the whole table instead (235 ms at 100,000 stored customers).
     stored = conn.execute(
         text(
-            f"{_listed(conn, staged, sample, probe)} SELECT EXISTS (SELECT 1 FROM {s} WHERE"
-            f" EXISTS (SELECT 1 FROM {target.table} t WHERE {target.same_key.format(s=s)}))"
+            f"{_listed(conn, staged, sample, probe)} SELECT EXISTS (SELECT 1 FROM {s} CROSS JOIN"
+            f" LATERAL (SELECT 1 FROM {target.table} t WHERE {target.same_key.format(s=s)}"
+            " LIMIT 1) stored)"
         ),
         probe,
     ).scalar_one()
