@@ -256,6 +256,13 @@ _NEW_ASSIGNMENTS = (
     " WHERE seq >= :lo AND seq < :hi)"
 )
 _ASSIGNMENTS_FOLD = f"INSERT INTO customer_totals ({_COLUMNS}) {_build_select(_NEW_ASSIGNMENTS)}"
+# SQLite's planner (no statistics) read the exposures half's new assignments by scanning the
+# whole table in key order: 10 ms a pass at 200,000 assignments, growing with the table, all
+# of it under the one write lock. Materialized once, they are read through the seq index.
+_ASSIGNMENTS_FOLD_SQLITE = (
+    f"INSERT INTO customer_totals ({_COLUMNS})"
+    f" WITH fresh AS MATERIALIZED {_NEW_ASSIGNMENTS} {_build_select('fresh')}"
+)
 
 
 def fold(conn: Connection, lo: int, hi: int) -> None:
@@ -265,7 +272,7 @@ def fold(conn: Connection, lo: int, hi: int) -> None:
     params = {"lo": lo, "hi": hi}
     conn.execute(text(_CONVERSIONS_FOLD), params)
     conn.execute(text(_EXPOSURES_FOLD), params)
-    conn.execute(text(_ASSIGNMENTS_FOLD), params)
+    conn.execute(text(_ASSIGNMENTS_FOLD if is_postgres(conn) else _ASSIGNMENTS_FOLD_SQLITE), params)
     conn.execute(text("UPDATE aggregation SET folded_below = :hi WHERE id = 1"), params)
 
 
