@@ -90,20 +90,21 @@ class LeanAssignments:
             await self._app(scope, receive, send)
             return
         started = self._metrics.started()
+        headers = dict(scope["headers"])
         messages, body = await self._read(receive)
-        answer = None if body is None else await self._answer(match[1], scope, body)
+        answer = None if body is None else await self._answer(match[1], headers, body)
         if answer is None:
             self._metrics.handed_on()
             await self._app(scope, _replay(messages, receive), send)
             return
         content, actor = answer
-        rid = request_id(scope["headers"])
-        headers = [
+        rid = request_id(headers)
+        response_headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(content)).encode()),
             (b"x-request-id", rid.encode()),
         ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.start", "status": 200, "headers": response_headers})
         await send({"type": "http.response.body", "body": content})
         self._metrics.answered(started)
         log_request(rid, scope, 200, started, actor)
@@ -125,11 +126,11 @@ class LeanAssignments:
                 return messages, b"".join(m.get("body", b"") for m in messages)
 
     async def _answer(
-        self, key: str, scope: MutableMapping[str, Any], body: bytes
+        self, key: str, headers: dict[bytes, bytes], body: bytes
     ) -> tuple[bytes, str] | None:
         """The response body and the caller's name, or ``None`` to let the app answer."""
         try:
-            authorization = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            authorization = headers.get(b"authorization", b"").decode("latin-1")
             principal = authenticate(self._keyring, self._allow_open, authorization, "assign")
             data = _DECODER.decode(body)
             response = await self._assigner.respond(key, data.customer_ids, self._settings)

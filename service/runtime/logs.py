@@ -13,7 +13,7 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,9 +60,10 @@ def configure_json_logging(level: int = logging.INFO) -> None:
     logger.propagate = False
 
 
-def request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
-    """The caller's ``X-Request-ID`` when it is a sane token, else a new id."""
-    incoming = dict(headers).get(b"x-request-id", b"").decode("latin-1")
+def request_id(headers: Mapping[bytes, bytes]) -> str:
+    """The caller's ``X-Request-ID`` (``headers`` by lower-case name) when it is a sane token,
+    else a new id."""
+    incoming = headers.get(b"x-request-id", b"").decode("latin-1")
     return incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
 
 
@@ -88,7 +89,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        rid = request_id(scope["headers"])
+        rid = request_id(dict(scope["headers"]))
         started = time.perf_counter()
         status = 500
 
